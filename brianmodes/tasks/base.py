@@ -1,0 +1,155 @@
+"""What every task provides: batches of trials, its metrics, an evaluation loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import BrianModesError
+
+
+@dataclass
+class Batch:
+    """A batch of trials.
+
+    Attributes
+    ----------
+    inputs : ndarray (T, B, N_in), float32
+    targets : ndarray
+        Labels ``(B,)`` (classification) or targets ``(T, B, N_out)``.
+    mask : ndarray or None
+        Which target entries count in the loss (``(T, B, N_out)``), or None
+        for all.
+    info : dict
+        Per-trial conditions (e.g. ``context``, ``offsets``) for analyses.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def size(self):
+        """Number of trials B."""
+        return self.inputs.shape[1]
+
+
+class Task:
+    """Base class of tasks.
+
+    Subclasses set ``name, n_in, n_out, n_steps, readout, loss, filter`` and
+    implement :meth:`sample`, :meth:`test_batches` and :meth:`trial_metrics`.
+    ``readout``, ``loss`` and ``filter`` are the settings the published
+    models used for this task; a network for the task is made with
+    :meth:`make_network`.
+    """
+
+    name = "task"
+    n_in = n_out = n_steps = 0
+    readout = "max"
+    loss = "cross_entropy"
+    filter = "double"
+    default_batch_size = 256
+    #: The metric that sums up performance (used in progress bars and reports).
+    main_metric = "accuracy"
+
+    def sample(self, batch_size, rng):
+        """A training batch of ``batch_size`` fresh trials drawn with ``rng``."""
+        raise NotImplementedError("abstract")
+
+    def test_batches(self, batch_size=500, n_trials=None, seed=0):
+        """The held-out trials, in batches (the same trials for the same arguments)."""
+        raise NotImplementedError("abstract")
+
+    def trial_metrics(self, outputs, batch):
+        """Per-trial metrics ``{name: (B,) array}``; :meth:`evaluate` averages them."""
+        raise NotImplementedError("abstract")
+
+    def config(self):
+        """A JSON-serializable description from which :func:`make_task` rebuilds the task."""
+        return {"name": self.name}
+
+    def make_network(self, N=100, P=3, seed=None, **kwargs):
+        """A fresh network sized and set up for this task (published settings).
+
+        Examples
+        --------
+        >>> from brianmodes.tasks import make_task
+        >>> net = make_task("digits").make_network(N=100, P=3, seed=0)
+        >>> net.N_in, net.N_out, net.readout
+        (64, 10, 'max')
+        """
+        from ..network import ModeNetwork
+
+        kwargs.setdefault("readout", self.readout)
+        kwargs.setdefault("filter", self.filter)
+        return ModeNetwork(N=N, P=P, N_in=self.n_in, N_out=self.n_out, seed=seed,
+                           metadata={"task": self.config()}, **kwargs)
+
+    def check_network(self, net):
+        """Raise a clear error when ``net`` cannot run this task."""
+        if net.N_in != self.n_in or net.N_out != self.n_out:
+            raise BrianModesError(
+                f"the network has {net.N_in} inputs and {net.N_out} outputs; task {self.name!r} "
+                f"needs {self.n_in} and {self.n_out}")
+        if net.readout != self.readout:
+            raise BrianModesError(f"task {self.name!r} needs readout={self.readout!r}, "
+                                  f"the network has {net.readout!r}")
+
+    def evaluate(self, net, n_trials=None, batch_size=500, seed=0, dtype=np.float32, progress=False):
+        """Metrics of ``net`` on the held-out trials, averaged over trials.
+
+        Returns
+        -------
+        dict
+            Metric name to value, plus ``n_trials`` and the mean firing rate
+            ``rate_hz`` (spiking networks).
+        """
+        from ..simulate import simulate
+
+        self.check_network(net)
+        per_trial, n, spikes = {}, 0, 0.0
+        batches = self.test_batches(batch_size=batch_size, n_trials=n_trials, seed=seed)
+        if progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc=f"evaluate {self.name}", unit="batch", leave=False)
+        for batch in batches:
+            res = simulate(net, batch.inputs, record=(), dtype=dtype)
+            for key, values in self.trial_metrics(res.outputs, batch).items():
+                per_trial.setdefault(key, []).append(np.asarray(values, dtype=np.float64))
+            n += batch.size
+            if res.spike_count is not None:
+                spikes += float(res.spike_count.sum())
+        metrics = {key: float(np.concatenate(v).mean()) for key, v in per_trial.items()}
+        metrics["n_trials"] = n
+        if net.neuron == "lif" and n:
+            metrics["rate_hz"] = spikes / (n * net.N * self.n_steps * net.dt)
+        return metrics
+
+
+def bernoulli_spikes(probabilities, n_steps, rng, out=None):
+    """Rate coding: each input spikes at each step with its probability.
+
+    Parameters
+    ----------
+    probabilities : ndarray (B, K)
+        Firing probability per step of each input (pixel intensity in [0, 1]).
+    n_steps : int
+    rng : numpy Generator
+    out : ndarray (n_steps, B, K) float32, optional
+
+    Returns
+    -------
+    ndarray (n_steps, B, K), float32 of 0/1
+        Probabilities are resolved to 1/65536 (16-bit uniform draws: about
+        twice as fast as float draws).
+    """
+    thresholds = np.round(np.clip(probabilities, 0.0, 1.0) * 65536.0)
+    draws = rng.integers(0, 65536, size=(n_steps,) + probabilities.shape, dtype=np.uint16)
+    if out is None:
+        out = np.empty(draws.shape, np.float32)
+    # compare in 32-bit so that probability 1 (threshold 65536) always spikes
+    return np.less(draws, thresholds.astype(np.uint32), out=out)

@@ -1,0 +1,8 @@
+"""Training: surrogate gradients, losses, hand-written BPTT, Adam, the trainer."""
+
+from .bptt import RateRegularizer, backward, loss_and_grads
+from .losses import LOSSES, get_loss
+from .surrogates import SURROGATES, get_surrogate
+
+__all__ = ["RateRegularizer", "backward", "loss_and_grads", "LOSSES", "get_loss",
+           "SURROGATES", "get_surrogate"]

@@ -1,0 +1,227 @@
+"""The mini-batch training loop: progress bar, history, checkpoints, resume."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BrianModesError
+from ..io import SCHEMA_VERSION, read_npz_checked, write_npz_atomic
+from ..network import ModeNetwork
+from .bptt import RateRegularizer, loss_and_grads
+from .optim import Adam, clip_by_global_norm
+from .surrogates import get_surrogate
+
+CHECKPOINT_SCHEMA = "brianmodes.checkpoint"
+
+
+class Trainer:
+    """Train a network on a task with surrogate-gradient BPTT and Adam.
+
+    Parameters
+    ----------
+    n_batches : int
+        Training budget in mini-batches.
+    batch_size : int, optional
+        Trials per batch (default: the task's, 256 for MNIST).
+    lr : float
+        Adam learning rate (published: 1e-3).
+    clip_norm : float or None
+        Gradient-norm clipping (published: 20).
+    surrogate : str
+        ``fast_sigmoid`` (published, slope 25), ``sigmoid`` or ``triangle``.
+    surrogate_slope : float, optional
+    loss : str, optional
+        Default: the task's (cross-entropy; root of summed squared error for
+        the context task).
+    rate_regularizer : RateRegularizer or (strength, target_hz), optional
+    seed : int
+        Seeds the batches: the same seed, network and task give the same run.
+    dtype : 'float32' or 'float64'
+    eval_every : int, optional
+        Evaluate on ``eval_trials`` held-out trials every so many batches.
+    eval_trials : int, optional
+    checkpoint : path, optional
+        File for periodic atomic checkpoints; ``fit(..., resume=True)``
+        continues from it.
+    checkpoint_every : int
+    progress : bool
+        Show a tqdm progress bar.
+
+    Attributes
+    ----------
+    history_ : list of dict
+        One row per batch: ``batch, loss, task_loss, grad_norm, rate_hz,
+        seconds``; evaluation rows add the task's metrics prefixed ``test_``.
+    network_ : ModeNetwork
+        The trained network (the one passed to :meth:`fit`, trained in place).
+
+    Examples
+    --------
+    >>> from brianmodes.tasks import make_task
+    >>> task = make_task("digits", n_steps=20)
+    >>> net = task.make_network(N=40, P=2, seed=0)
+    >>> trainer = Trainer(n_batches=3, batch_size=16, progress=False).fit(net, task)
+    >>> len(trainer.history_)
+    3
+    """
+
+    def __init__(self, n_batches=500, batch_size=None, lr=1e-3, clip_norm=20.0,
+                 surrogate="fast_sigmoid", surrogate_slope=None, loss=None, rate_regularizer=None,
+                 seed=0, dtype="float32", eval_every=None, eval_trials=None, checkpoint=None,
+                 checkpoint_every=100, progress=True):
+        self.n_batches = n_batches
+        self.batch_size = batch_size
+        self.lr = lr
+        self.clip_norm = clip_norm
+        self.surrogate = surrogate
+        self.surrogate_slope = surrogate_slope
+        self.loss = loss
+        self.rate_regularizer = rate_regularizer
+        self.seed = seed
+        self.dtype = dtype
+        self.eval_every = eval_every
+        self.eval_trials = eval_trials
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.progress = progress
+
+    def get_params(self):
+        """The settings, as a JSON-serializable dict."""
+        params = {k: getattr(self, k) for k in (
+            "n_batches", "batch_size", "lr", "clip_norm", "surrogate", "surrogate_slope", "loss",
+            "seed", "dtype", "eval_every", "eval_trials", "checkpoint_every")}
+        reg = self._regularizer()
+        params["rate_regularizer"] = None if reg is None else [reg.strength, reg.target_hz]
+        params["checkpoint"] = None if self.checkpoint is None else str(self.checkpoint)
+        return params
+
+    def _validate(self):
+        if isinstance(self.n_batches, bool) or not isinstance(self.n_batches, (int, np.integer)) \
+                or self.n_batches < 1:
+            raise BrianModesError(f"n_batches must be a positive integer, got {self.n_batches!r}")
+        if self.batch_size is not None and (not isinstance(self.batch_size, (int, np.integer))
+                                            or self.batch_size < 1):
+            raise BrianModesError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise BrianModesError(f"lr must be a positive number, got {self.lr!r}")
+        if self.clip_norm is not None and not self.clip_norm > 0:
+            raise BrianModesError(f"clip_norm must be positive or None, got {self.clip_norm!r}")
+        if str(self.dtype) not in ("float32", "float64"):
+            raise BrianModesError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        for name in ("eval_every", "checkpoint_every"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+                raise BrianModesError(f"{name} must be a positive integer or None, got {value!r}")
+
+    def _regularizer(self):
+        reg = self.rate_regularizer
+        if reg is None or isinstance(reg, RateRegularizer):
+            return reg
+        return RateRegularizer(*reg)
+
+    # -- checkpoints -------------------------------------------------------
+    def _save_checkpoint(self, net, optimizer, rng, step):
+        arrays = {f"param/{k}": v for k, v in net.params.items()}
+        arrays.update(optimizer.state_arrays())
+        header = {"schema": CHECKPOINT_SCHEMA, "schema_version": SCHEMA_VERSION, "step": step,
+                  "adam_t": optimizer.t, "rng_state": rng.bit_generator.state,
+                  "network": net.config(), "trainer": self.get_params(), "history": self.history_}
+        write_npz_atomic(self.checkpoint, arrays, json.loads(json.dumps(header, default=_json_default)))
+
+    def _load_checkpoint(self, net, optimizer, rng):
+        header, arrays = read_npz_checked(self.checkpoint, schema=CHECKPOINT_SCHEMA)
+        if header["network"] != net.config():
+            raise BrianModesError(f"checkpoint {self.checkpoint} is of a different network "
+                                  f"({header['network']}); resume with the network it was made for")
+        params = {k.split("/", 1)[1]: a for k, a in arrays.items() if k.startswith("param/")}
+        net.params = ModeNetwork(**net.config(), params=params).params
+        optimizer.load_state(header["adam_t"], arrays)
+        rng.bit_generator.state = header["rng_state"]
+        self.history_ = header["history"]
+        return int(header["step"])
+
+    # -- the loop ------------------------------------------------------------
+    def fit(self, net, task, resume=False):
+        """Train ``net`` on ``task`` in place; return ``self``.
+
+        Parameters
+        ----------
+        net : ModeNetwork
+        task : Task
+        resume : bool
+            Continue from ``checkpoint`` if that file exists.
+
+        Raises
+        ------
+        BrianModesError
+            On bad settings, a network that does not fit the task, or a
+            non-finite loss (the parameters keep their last good values and
+            the last checkpoint is left as it was).
+        """
+        self._validate()
+        task.check_network(net)
+        dtype = np.dtype(str(self.dtype))
+        batch_size = int(self.batch_size or task.default_batch_size)
+        surrogate = get_surrogate(self.surrogate, self.surrogate_slope)
+        loss = self.loss or task.loss
+        regularizer = self._regularizer()
+        optimizer = Adam(lr=self.lr)
+        rng = np.random.default_rng(self.seed)
+        self.history_ = []
+        self.network_ = net
+        start = 0
+        if resume and self.checkpoint is not None and Path(self.checkpoint).exists():
+            start = self._load_checkpoint(net, optimizer, rng)
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=self.n_batches, initial=start, desc=f"train {task.name}", unit="batch")
+        t0 = time.perf_counter()
+        try:
+            for step in range(start + 1, self.n_batches + 1):
+                batch = task.sample(batch_size, rng)
+                result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss,
+                                        surrogate=surrogate, rate_regularizer=regularizer, dtype=dtype)
+                norm = clip_by_global_norm(result.grads, self.clip_norm)
+                if not (math.isfinite(result.loss) and math.isfinite(norm)):
+                    where = (f"; the last checkpoint ({self.checkpoint}) is kept" if self.checkpoint
+                             else "")
+                    raise BrianModesError(
+                        f"training diverged at batch {step}: loss {result.loss}, gradient norm {norm}; "
+                        f"the parameters keep their last good values{where}; try a lower learning rate "
+                        "or stronger clipping")
+                optimizer.step(net.params, result.grads)
+                row = {"batch": step, "loss": result.loss, "task_loss": result.task_loss,
+                       "grad_norm": norm, "rate_hz": result.rate_hz,
+                       "seconds": time.perf_counter() - t0}
+                if self.eval_every and (step % self.eval_every == 0 or step == self.n_batches):
+                    metrics = task.evaluate(net, n_trials=self.eval_trials, dtype=dtype)
+                    row.update({f"test_{k}": v for k, v in metrics.items()})
+                self.history_.append(row)
+                if bar is not None:
+                    post = {"loss": f"{result.loss:.3f}"}
+                    key = f"test_{task.main_metric}"
+                    last = next((r[key] for r in reversed(self.history_) if key in r), None)
+                    if last is not None:
+                        post[task.main_metric] = f"{last:.3f}"
+                    bar.set_postfix(post, refresh=False)
+                    bar.update(1)
+                if self.checkpoint is not None and (step % self.checkpoint_every == 0
+                                                    or step == self.n_batches):
+                    self._save_checkpoint(net, optimizer, rng, step)
+        finally:
+            if bar is not None:
+                bar.close()
+        return self
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON-serializable: {type(obj).__name__}")
