@@ -1,0 +1,323 @@
+"""The ``brianmodes`` command: train, evaluate, info, import.
+
+Every user error (bad arguments, missing or damaged files, a diverging run) is
+printed as one line ``brianmodes: error: ...`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from .errors import BrianModesError
+
+#: Training budget (batches) and batch size per task when not given.
+DEFAULT_BUDGET = {"digits": 2000, "mnist": 3000, "context": 1500}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line (exit 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _time_arg(text):
+    from .network import as_seconds
+
+    try:
+        return as_seconds(text if any(c.isalpha() for c in text) else float(text))
+    except (BrianModesError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _add_constants(parser):
+    group = parser.add_argument_group("neuron constants (times: '2ms' or seconds)")
+    for name, help_text in (("dt", "time step"), ("tau_s", "synaptic time constant"),
+                            ("tau_m", "membrane time constant"), ("tau_d", "filter decay"),
+                            ("tau_r", "filter rise"), ("t_ref", "refractory period")):
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_time_arg, help=help_text)
+    group.add_argument("--v-th", dest="v_th", type=float, help="threshold (reset is 0)")
+
+
+def _constants(args):
+    names = ("dt", "tau_s", "tau_m", "tau_d", "tau_r", "t_ref", "v_th")
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def build_parser():
+    """The argument parser (exposed for documentation and tests)."""
+    from .network import FILTERS, NEURONS, PARAMETRIZATIONS, READOUTS
+    from .tasks import TASKS
+    from .train import LOSSES, SURROGATES
+
+    parser = _Parser(prog="brianmodes", description=(
+        "Spiking mode-based networks: train low-rank recurrent spiking networks with "
+        "surrogate-gradient BPTT, evaluate and inspect them."))
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train a network on a task",
+                           description="Train a network on a task; writes model.npz, history.csv, "
+                                       "metrics.json and a checkpoint to the output folder.")
+    train.add_argument("task", choices=sorted(TASKS), help="digits (built in), mnist (needs --data-dir), context")
+    train.add_argument("--N", type=_positive_int, default=100, help="neurons (default 100)")
+    train.add_argument("--P", type=_positive_int, default=3, help="modes (default 3)")
+    train.add_argument("--parametrization", choices=PARAMETRIZATIONS, default="modes",
+                       help="modes (low rank) or full (dense N x N baseline)")
+    train.add_argument("--neuron", choices=NEURONS, default="lif", help="lif (spiking) or tanh (rate baseline)")
+    train.add_argument("--filter", choices=FILTERS, help="spike filter (default: the task's published one)")
+    train.add_argument("--batches", type=_positive_int,
+                       help="training budget in batches (default: " +
+                            ", ".join(f"{k} {v}" for k, v in DEFAULT_BUDGET.items()) + ")")
+    train.add_argument("--batch-size", type=_positive_int, help="trials per batch (default: digits 64, mnist 256, context 100)")
+    train.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    train.add_argument("--clip", type=_positive_float, default=20.0, help="gradient-norm clipping (default 20)")
+    train.add_argument("--surrogate", choices=sorted(SURROGATES), default="fast_sigmoid")
+    train.add_argument("--loss", choices=sorted(LOSSES), help="default: the task's")
+    train.add_argument("--rate-reg", nargs=2, type=float, metavar=("STRENGTH", "TARGET_HZ"),
+                       help="firing-rate penalty")
+    train.add_argument("--seed", type=int, default=0, help="seeds initialization and batches (default 0)")
+    train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    train.add_argument("--data-dir", help="folder with the MNIST IDX files (mnist task)")
+    train.add_argument("--steps", type=_positive_int, help="time steps per trial (default: the task's)")
+    train.add_argument("--switch-prob", type=float, help="context task: probability of a context switch")
+    train.add_argument("--eval-every", type=_positive_int, help="evaluate on held-out trials every so many batches")
+    train.add_argument("--eval-trials", type=_positive_int, help="held-out trials for periodic evaluation")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=100)
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    train.add_argument("--out", help="output folder (default runs/TASK-NN-PP-seedS)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_constants(train)
+
+    evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its task's held-out trials")
+    evaluate.add_argument("model", help="model .npz file")
+    evaluate.add_argument("--data-dir", help="MNIST folder, if different from the one used in training")
+    evaluate.add_argument("--trials", type=_positive_int, help="number of held-out trials (default: all / 500)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the input spikes / trials")
+    evaluate.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    info = sub.add_parser("info", help="describe a saved model")
+    info.add_argument("model", help="model .npz file")
+    info.add_argument("--json", action="store_true", help="print configuration and metadata as JSON")
+
+    imp = sub.add_parser("import", help="make a model file from plain arrays",
+                         description="Build a model from an .npz of arrays: W_in, W_out and either "
+                                     "xi_in, lam (or lambda), xi_out, or a dense W.")
+    imp.add_argument("arrays", help=".npz file with the arrays")
+    imp.add_argument("--out", required=True, help="model file to write")
+    imp.add_argument("--filter", choices=FILTERS, default="double")
+    imp.add_argument("--readout", choices=READOUTS, default="max")
+    imp.add_argument("--neuron", choices=NEURONS, default="lif")
+    imp.add_argument("--task", choices=sorted(TASKS), help="the task the weights are for (enables evaluate)")
+    imp.add_argument("--data-dir", help="MNIST folder (with --task mnist)")
+    _add_constants(imp)
+    return parser
+
+
+def _task_from_args(args):
+    from .tasks import make_task
+
+    kwargs = {}
+    if args.task == "mnist":
+        kwargs["data_dir"] = args.data_dir
+    elif args.data_dir:
+        raise BrianModesError("--data-dir is only used by the mnist task")
+    if args.steps:
+        kwargs["n_steps"] = args.steps
+    if args.switch_prob is not None:
+        if args.task != "context":
+            raise BrianModesError("--switch-prob is only used by the context task")
+        kwargs["switch_prob"] = args.switch_prob
+    return make_task(args.task, **kwargs)
+
+
+def _format_metrics(metrics):
+    parts = []
+    for key, value in metrics.items():
+        if key.endswith("accuracy"):
+            parts.append(f"{key} {100 * value:.2f} %")
+        elif isinstance(value, float):
+            parts.append(f"{key} {value:.4g}")
+        else:
+            parts.append(f"{key} {value}")
+    return ", ".join(parts)
+
+
+def _write_history(path, history):
+    keys = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def cmd_train(args):
+    from . import __version__
+    from .io import save
+    from .train.trainer import Trainer
+
+    task = _task_from_args(args)
+    out = Path(args.out or f"runs/{args.task}-N{args.N}-P{args.P}-seed{args.seed}")
+    out.mkdir(parents=True, exist_ok=True)
+    net_kwargs = {"parametrization": args.parametrization, "neuron": args.neuron, **_constants(args)}
+    if args.filter:
+        net_kwargs["filter"] = args.filter
+    net = task.make_network(N=args.N, P=args.P, seed=args.seed, **net_kwargs)
+    trainer = Trainer(n_batches=args.batches or DEFAULT_BUDGET[args.task], batch_size=args.batch_size,
+                      lr=args.lr, clip_norm=args.clip, surrogate=args.surrogate, loss=args.loss,
+                      rate_regularizer=tuple(args.rate_reg) if args.rate_reg else None, seed=args.seed,
+                      dtype=args.dtype, eval_every=args.eval_every, eval_trials=args.eval_trials,
+                      checkpoint=out / "checkpoint.npz", checkpoint_every=args.checkpoint_every,
+                      progress=not args.quiet)
+    print(net, file=sys.stderr)
+    t0 = time.perf_counter()
+    try:
+        trainer.fit(net, task, resume=args.resume)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with the same command and --resume (checkpoint in {out})",
+              file=sys.stderr)
+        return 130
+    train_seconds = time.perf_counter() - t0
+    metrics = task.evaluate(net, dtype=args.dtype, progress=not args.quiet)
+    net.metadata.update({
+        "task": task.config(), "trainer": trainer.get_params(), "metrics": metrics,
+        "train_seconds": round(train_seconds, 2), "batches": len(trainer.history_),
+        "command": "brianmodes " + shlex.join(sys.argv[1:]) if sys.argv[0].endswith("brianmodes")
+        else shlex.join(sys.argv),
+        "date": datetime.datetime.now().isoformat(timespec="seconds"), "brianmodes": __version__})
+    path = save(net, out / "model.npz")
+    _write_history(out / "history.csv", trainer.history_)
+    (out / "metrics.json").write_text(json.dumps({**metrics, "train_seconds": train_seconds}, indent=2))
+    print(f"trained {len(trainer.history_)} batches in {train_seconds:.1f} s; test: {_format_metrics(metrics)}")
+    print(f"model written to {path}")
+    return 0
+
+
+def _load_task_for(net, data_dir=None):
+    from .tasks import make_task
+
+    task_config = dict(net.metadata.get("task") or {})
+    if not task_config:
+        raise BrianModesError("the model does not say which task it was trained on; "
+                              "re-import it with `brianmodes import --task ...`")
+    if data_dir is not None:
+        task_config["data_dir"] = data_dir
+    return make_task(task_config)
+
+
+def cmd_evaluate(args):
+    from .io import load
+
+    net = load(args.model)
+    task = _load_task_for(net, args.data_dir)
+    t0 = time.perf_counter()
+    metrics = task.evaluate(net, n_trials=args.trials, seed=args.seed, dtype=args.dtype, progress=not args.json)
+    metrics["seconds"] = time.perf_counter() - t0
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        print(f"{task.name}: {_format_metrics(metrics)}")
+    return 0
+
+
+def cmd_info(args):
+    from .io import load
+
+    net = load(args.model)
+    if args.json:
+        print(json.dumps({"config": net.config(), "metadata": net.metadata}, indent=2))
+        return 0
+    print(net)
+    meta = net.metadata
+    if meta.get("task"):
+        print("task:", json.dumps(meta["task"]))
+    if meta.get("metrics"):
+        print("metrics:", _format_metrics(meta["metrics"]))
+    for key in ("command", "date", "train_seconds", "batches"):
+        if key in meta:
+            print(f"{key}: {meta[key]}")
+    return 0
+
+
+def cmd_import(args):
+    import numpy as np
+
+    from .io import save
+    from .network import ModeNetwork
+
+    path = Path(args.arrays)
+    if not path.is_file():
+        raise BrianModesError(f"no such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as err:  # noqa: BLE001 - any read failure is a bad file for the user
+        raise BrianModesError(f"cannot read arrays from {path} ({type(err).__name__}: {err})") from None
+    if "lambda" in arrays:
+        arrays["lam"] = arrays.pop("lambda")
+    for required in ("W_in", "W_out"):
+        if required not in arrays:
+            raise BrianModesError(f"{path} has no array {required!r} (found: {', '.join(arrays) or 'none'})")
+    unknown = set(arrays) - {"W_in", "W_out", "xi_in", "lam", "xi_out", "W"}
+    if unknown:
+        raise BrianModesError(f"{path}: unexpected arrays {', '.join(sorted(unknown))}; expected W_in, W_out "
+                              "and either xi_in, lam (or lambda), xi_out, or W")
+    metadata = {"imported_from": str(path)}
+    if args.task:
+        task_config = {"name": args.task}
+        if args.task == "mnist":
+            task_config["data_dir"] = args.data_dir
+        metadata["task"] = task_config
+    net = ModeNetwork.from_arrays(filter=args.filter, readout=args.readout, neuron=args.neuron,
+                                  metadata=metadata, **arrays, **_constants(args))
+    out = save(net, args.out)
+    print(net)
+    print(f"model written to {out}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "info": cmd_info, "import": cmd_import}
+
+
+def main(argv=None):
+    """Entry point of the ``brianmodes`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except BrianModesError as err:
+        print(f"brianmodes: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""BPTT gradients against finite differences, and the engine's two backward paths.
+
+With a smooth spike function whose derivative *is* the surrogate (the
+surrogate's primitive), the surrogate gradient is the exact gradient of the
+loss, so central finite differences must match it to round-off.
+"""
+
+import numpy as np
+import pytest
+
+from brianmodes import ModeNetwork
+from brianmodes.simulate import engine_params, forward
+from brianmodes.train import RateRegularizer, get_surrogate, loss_and_grads
+
+EPS = 3e-5  # 4-point stencil: truncation ~EPS**4, round-off ~1e-16/EPS
+TOL = 1e-6
+
+
+def _problem(seed=2, **kw):
+    rng = np.random.default_rng(seed)
+    N, P, N_in, N_out, T, B = 12, 3, 5, 3, 25, 3
+    net = ModeNetwork(N=N, P=P, N_in=N_in, N_out=N_out, seed=seed, **kw)
+    net.params["W_in"] *= 4  # enough drive for spikes and refractory periods
+    if "lam" in net.params:
+        net.params["lam"] *= 10  # recurrence strong enough for its gradient to stand above round-off
+    else:
+        net.params["W"] *= 3
+    x = rng.random((T, B, N_in)) * 1.5
+    if net.readout == "max":
+        return net, x, np.array([0, 1, 2]), "cross_entropy"
+    return net, x, 0.1 * rng.normal(size=(T, B, N_out)), "mse"  # small loss, small FD round-off
+
+
+def _structure(net, x, surrogate):
+    """The piecewise-constant parts of the smooth forward: refractory masks and argmax."""
+    fwd = forward(net, x, store=("m",), dtype=np.float64, spike_fn=surrogate.primitive,
+                  params=engine_params(net, np.float64))
+    parts = [fwd["m"]] if "m" in fwd else []
+    if "argmax" in fwd:
+        parts.append(fwd["argmax"])
+    return parts
+
+
+def _check_fd(net, x, targets, loss, surrogate="fast_sigmoid", regularizer=None, n_entries=12, seed=0):
+    sur = get_surrogate(surrogate)
+    rng = np.random.default_rng(seed)
+
+    def f():
+        return loss_and_grads(net, x, targets, loss=loss, surrogate=sur, dtype=np.float64,
+                              smooth=True, rate_regularizer=regularizer)
+
+    analytic = f().grads
+    base = _structure(net, x, sur)
+    errors = {}
+    for name, grad in analytic.items():
+        array = net.params[name]
+        fd, an = [], []
+        for i in rng.permutation(array.size):
+            old = array.flat[i]
+            values, same = [], True
+            for d in (2, 1, -1, -2):
+                array.flat[i] = old + d * EPS
+                values.append(f().loss)
+                same &= all(np.array_equal(a, b) for a, b in zip(base, _structure(net, x, sur)))
+            array.flat[i] = old
+            if not same:  # the perturbation crossed a discontinuity: FD undefined here
+                continue
+            fd.append((-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * EPS))
+            an.append(grad.flat[i])
+            if len(fd) == n_entries:
+                break
+        assert len(fd) >= min(n_entries, array.size) // 2, f"too few smooth entries for {name}"
+        fd, an = np.array(fd), np.array(an)
+        assert np.linalg.norm(fd) > 0
+        errors[name] = np.linalg.norm(fd - an) / np.linalg.norm(fd)
+    return errors
+
+
+@pytest.mark.parametrize("filter", ["single", "double", "double-ema"])
+@pytest.mark.parametrize("readout", ["max", "per_step"])
+@pytest.mark.parametrize("parametrization", ["modes", "full"])
+def test_lif_gradients_match_finite_differences(filter, readout, parametrization):
+    net, x, targets, loss = _problem(filter=filter, readout=readout, parametrization=parametrization)
+    errors = _check_fd(net, x, targets, loss)
+    expected = {"W_in", "W_out"} | ({"xi_in", "lam", "xi_out"} if parametrization == "modes" else {"W"})
+    assert set(errors) == expected
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("readout", ["max", "per_step"])
+@pytest.mark.parametrize("parametrization", ["modes", "full"])
+def test_tanh_gradients_match_finite_differences(readout, parametrization):
+    net, x, targets, loss = _problem(neuron="tanh", readout=readout, parametrization=parametrization)
+    errors = _check_fd(net, x, targets, loss)
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("surrogate", ["sigmoid", "triangle"])
+def test_other_surrogates_match_finite_differences(surrogate):
+    net, x, targets, loss = _problem(filter="double", readout="max")
+    errors = _check_fd(net, x, targets, loss, surrogate=surrogate)
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("loss", ["root_sse", "sse"])
+def test_squared_error_losses_match_finite_differences(loss):
+    net, x, targets, _ = _problem(filter="double-ema", readout="per_step")
+    errors = _check_fd(net, x, targets, loss)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_rate_regularizer_gradient_matches_finite_differences():
+    net, x, targets, loss = _problem(filter="double", readout="max")
+    errors = _check_fd(net, x, targets, loss, regularizer=RateRegularizer(0.5, 20.0))
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("filter", ["single", "double", "double-ema"])
+@pytest.mark.parametrize("readout", ["max", "per_step"])
+def test_hard_spike_shortcut_equals_general_backward(filter, readout):
+    """With 0/1 spikes, the shortcut m(1 - s_prev) = m and m u = v changes no gradient."""
+    net, x, targets, loss = _problem(filter=filter, readout=readout)
+    fast = loss_and_grads(net, x, targets, loss=loss, dtype=np.float64,
+                          rate_regularizer=RateRegularizer(0.3, 10.0))
+    general = loss_and_grads(net, x, targets, loss=loss, dtype=np.float64,
+                             rate_regularizer=RateRegularizer(0.3, 10.0), _force_general_path=True)
+    assert fast.rate_hz > 0
+    assert fast.loss == general.loss
+    for name in fast.grads:
+        np.testing.assert_allclose(fast.grads[name], general.grads[name], rtol=1e-12, atol=1e-15)
+
+
+def test_float32_gradients_close_to_float64():
+    net, x, targets, loss = _problem(filter="double", readout="max")
+    g32 = loss_and_grads(net, x, targets, loss=loss, dtype=np.float32, smooth=True).grads
+    g64 = loss_and_grads(net, x, targets, loss=loss, dtype=np.float64, smooth=True).grads
+    for name in g64:
+        err = np.linalg.norm(g32[name] - g64[name]) / np.linalg.norm(g64[name])
+        assert err < 1e-4, (name, err)
