@@ -211,8 +211,7 @@ def cmd_train(args):
     net.metadata.update({
         "task": task.config(), "trainer": trainer.get_params(), "metrics": metrics,
         "train_seconds": round(train_seconds, 2), "batches": len(trainer.history_),
-        "command": "brianmodes " + shlex.join(sys.argv[1:]) if sys.argv[0].endswith("brianmodes")
-        else shlex.join(sys.argv),
+        "command": "brianmodes " + shlex.join(args.argv),
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "brianmodes": __version__})
     path = save(net, out / "model.npz")
     _write_history(out / "history.csv", trainer.history_)
@@ -311,7 +310,9 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "info": cmd_info, "imp
 def main(argv=None):
     """Entry point of the ``brianmodes`` command; returns the exit status."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         return COMMANDS[args.command](args)
     except BrianModesError as err:

@@ -111,7 +111,7 @@ class MNIST(RateCodedImages):
     name = "mnist"
     default_batch_size = 256
 
-    def __init__(self, data_dir, n_steps=50, n_train=None):
+    def __init__(self, data_dir=None, n_steps=50, n_train=None):
         from .idx import load_mnist
 
         if data_dir is None:

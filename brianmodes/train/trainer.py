@@ -95,6 +95,9 @@ class Trainer:
         params = {k: getattr(self, k) for k in (
             "n_batches", "batch_size", "lr", "clip_norm", "surrogate", "surrogate_slope", "loss",
             "seed", "dtype", "eval_every", "eval_trials", "checkpoint_every")}
+        for key in ("loss", "surrogate"):  # callables and objects are recorded by name
+            if params[key] is not None and not isinstance(params[key], str):
+                params[key] = getattr(params[key], "__name__", repr(params[key]))
         reg = self._regularizer()
         params["rate_regularizer"] = None if reg is None else [reg.strength, reg.target_hz]
         params["checkpoint"] = None if self.checkpoint is None else str(self.checkpoint)

@@ -1,0 +1,144 @@
+"""The fast simulator against a plain step-by-step transcription of SPEC 1.1."""
+
+import math
+
+import numpy as np
+import pytest
+
+from brianmodes import BrianModesError, ModeNetwork, simulate
+
+
+def transcription(net, x):
+    """SPEC 1.1 written out literally, with the dense W and a refractory counter."""
+    dt = net.dt
+    a_s, a_m = math.exp(-dt / net.tau_s), math.exp(-dt / net.tau_m)
+    a_d, a_r = math.exp(-dt / net.tau_d), math.exp(-dt / net.tau_r)
+    W, W_in, W_out = net.W, net.W_in, net.W_out
+    T, B, _ = x.shape
+    I = np.zeros((B, net.N))
+    v, s, r, h = (np.zeros((B, net.N)) for _ in range(4))
+    refractory_left = np.zeros((B, net.N), int)
+    out = {"s": [], "v": [], "I": [], "r": []}
+    for t in range(T):
+        I = a_s * I + x[t] @ W_in.T + r @ W.T
+        notref = (refractory_left == 0).astype(float)
+        v = notref * (a_m * v + (1 - a_m) * I) * (1 - s)
+        if net.filter == "single":
+            r = a_d * r + (dt / net.tau_d) * s
+        elif net.filter == "double":
+            h = a_r * h + dt / (net.tau_d * net.tau_r) * s
+            r = a_d * r + dt * h
+        else:  # double-ema
+            h = a_r * h + s
+            r = a_d * r + (1 - a_d) * h
+        s = (v > net.v_th).astype(float)
+        refractory_left = np.where(s > 0, net.n_ref, np.maximum(refractory_left - 1, 0))
+        for name, value in (("s", s), ("v", v), ("I", I), ("r", r)):
+            out[name].append(value)
+    out = {k: np.array(v) for k, v in out.items()}
+    if net.readout == "max":
+        out["y"] = out["r"].max(axis=0) @ W_out.T
+    else:
+        out["y"] = out["r"] @ W_out.T
+    return out
+
+
+def _random_case(seed, **kw):
+    rng = np.random.default_rng(seed)
+    net = ModeNetwork(N=40, P=4, N_in=6, N_out=3, seed=seed, **kw)
+    net.params["W_in"] *= 3
+    net.params["lam"] *= 5
+    x = (rng.random((120, 5, 6)) < 0.4).astype(float)
+    return net, x
+
+
+@pytest.mark.parametrize("filter", ["single", "double", "double-ema"])
+@pytest.mark.parametrize("readout", ["max", "per_step"])
+@pytest.mark.parametrize("t_ref", [10e-3, 0.0, 2e-3])
+def test_engine_equals_transcription(filter, readout, t_ref):
+    net, x = _random_case(3, filter=filter, readout=readout, t_ref=t_ref)
+    ref = transcription(net, x)
+    res = simulate(net, x, record=("s", "v", "I", "r"), dtype=np.float64)
+    assert ref["s"].sum() > 100  # the networks spike
+    np.testing.assert_array_equal(res.spikes, ref["s"].astype(bool))
+    for name in ("v", "I", "r"):
+        np.testing.assert_allclose(res.traces[name], ref[name], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.outputs, ref["y"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(res.spike_count, ref["s"].sum(axis=0))
+
+
+def test_refractory_period_is_five_silent_steps():
+    net = ModeNetwork(N=1, P=1, N_in=1, N_out=1, params={
+        "W_in": np.array([[50.0]]), "xi_in": np.zeros((1, 1)), "lam": np.zeros(1),
+        "xi_out": np.zeros((1, 1)), "W_out": np.ones((1, 1))})
+    res = simulate(net, np.ones((40, 1, 1)), record=("s", "v"), dtype=np.float64)
+    spike_steps = np.flatnonzero(res.spikes[:, 0, 0])
+    # strong constant drive: fires as soon as the refractory period (5 steps) ends
+    assert np.all(np.diff(spike_steps) == 6)
+    first = spike_steps[0]
+    assert np.all(res.v[first + 1:first + 6, 0, 0] == 0.0)
+
+
+def test_record_nothing_gives_same_outputs():
+    net, x = _random_case(5, readout="per_step")
+    full = simulate(net, x, record=("s", "v", "I", "r", "h", "u", "m", "k"))
+    bare = simulate(net, x, record=())
+    # per-step readout vs one matrix product after the loop: float32 rounding only
+    np.testing.assert_allclose(full.outputs, bare.outputs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(full.spike_count, bare.spike_count)
+    assert bare.traces == {}
+    assert full.k.shape == (120, 5, 4)
+    assert full.outputs.dtype == np.float32
+
+
+def test_float32_default_close_to_float64():
+    net, x = _random_case(6, readout="per_step", filter="double-ema")
+    r32 = simulate(net, x, record=("r",))
+    r64 = simulate(net, x, record=("r",), dtype=np.float64)
+    assert r32.r.dtype == np.float32
+    # early steps agree closely; spikes may later diverge by round-off
+    np.testing.assert_allclose(r32.r[:20], r64.r[:20], atol=1e-5)
+
+
+def test_recurrent_input_never_builds_dense_matrix(monkeypatch):
+    net, x = _random_case(7)
+    monkeypatch.setattr(ModeNetwork, "W", property(lambda self: (_ for _ in ()).throw(AssertionError)))
+    simulate(net, x)
+
+
+def test_result_helpers():
+    net, x = _random_case(8)
+    res = simulate(net, x)
+    assert res.time.shape == (120,) and res.time[1] == pytest.approx(0.002)
+    rates = res.rates()
+    assert rates.shape == (40,)
+    assert res.population_rate() == pytest.approx(res.spikes.sum() / (5 * 40 * 120 * 0.002))
+
+
+def test_tanh_network_runs_and_has_no_rates():
+    net, x = _random_case(9, neuron="tanh")
+    res = simulate(net, x, record=("r",))
+    assert np.all(np.abs(res.r) < 1)
+    with pytest.raises(BrianModesError, match="spiking"):
+        res.rates()
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((10, 2, 5)), "shape"),
+    (np.zeros((10,)), "shape"),
+    (np.zeros((0, 2, 6)), "at least one step"),
+    (np.full((10, 2, 6), np.nan), "NaN"),
+    (np.array([["a"] * 6] * 3), "real numbers"),
+])
+def test_bad_inputs_are_refused(bad, message):
+    net, _ = _random_case(1)
+    with pytest.raises(BrianModesError, match=message):
+        simulate(net, bad)
+
+
+def test_bad_record_and_dtype_are_refused():
+    net, x = _random_case(1)
+    with pytest.raises(BrianModesError, match="cannot record"):
+        simulate(net, x, record=("voltage",))
+    with pytest.raises(BrianModesError, match="dtype"):
+        simulate(net, x, dtype=np.int32)

@@ -1,0 +1,145 @@
+"""Tasks against their definitions (SPEC 2)."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from brianmodes import BrianModesError
+from brianmodes.tasks import ContextTask, Digits, make_task
+from brianmodes.tasks.base import bernoulli_spikes
+
+
+def test_bernoulli_rate_coding_matches_probabilities():
+    rng = np.random.default_rng(0)
+    p = np.array([[0.0, 0.1, 0.5, 0.9, 1.0]], np.float32)
+    spikes = bernoulli_spikes(np.repeat(p, 200, axis=0), 500, rng)
+    assert spikes.dtype == np.float32 and set(np.unique(spikes)) <= {0.0, 1.0}
+    rates = spikes.mean(axis=(0, 1))
+    np.testing.assert_allclose(rates, p[0], atol=0.005)
+    assert rates[0] == 0.0 and rates[-1] == 1.0
+
+
+def test_digits_task():
+    task = Digits()
+    assert (task.n_in, task.n_out, task.n_steps) == (64, 10, 50)
+    assert len(task.train_labels) + len(task.test_labels) == 1797
+    assert len(task.test_labels) == 360
+    assert task.train_images.min() >= 0 and task.train_images.max() <= 1
+    batch = task.sample(16, np.random.default_rng(0))
+    assert batch.inputs.shape == (50, 16, 64) and batch.targets.shape == (16,)
+    test = list(task.test_batches(batch_size=100))
+    assert [b.size for b in test] == [100, 100, 100, 60]
+    again = list(task.test_batches(batch_size=100))
+    np.testing.assert_array_equal(test[0].inputs, again[0].inputs)  # fixed test spikes
+
+
+def test_classification_metrics():
+    task = Digits()
+    batch = next(task.test_batches(batch_size=4))
+    logits = np.zeros((4, 10))
+    logits[np.arange(4), batch.targets] = 1.0
+    logits[0] = 0
+    logits[0, (batch.targets[0] + 1) % 10] = 1.0
+    np.testing.assert_array_equal(task.trial_metrics(logits, batch)["accuracy"], [False, True, True, True])
+
+
+def test_context_task_definition():
+    task = ContextTask()
+    b = task.sample(400, np.random.default_rng(1))
+    x, y = b.inputs, b.targets
+    assert x.shape == (500, 400, 4) and y.shape == (500, 400, 1)
+    offsets, context = b.info["offsets"], b.info["context"]
+    assert set(np.unique(offsets)) == {-0.5, 0.5}
+    # stimuli: zero outside steps 50-249; offset + unit-variance noise inside
+    assert np.all(x[:50, :, :2] == 0) and np.all(x[250:, :, :2] == 0)
+    stim = x[50:250, :, :2]
+    np.testing.assert_allclose(stim.mean(axis=0), offsets, atol=4 / np.sqrt(200))
+    assert stim.std(axis=0).mean() == pytest.approx(1.0, abs=0.02)
+    # context: one-hot, whole trial, about half each
+    cues = x[:, :, 2:]
+    assert np.all(cues.sum(axis=2) == 1)
+    assert np.all(cues[:, np.arange(400), 0] == (context == 0))
+    assert 0.4 < context.mean() < 0.6
+    # target: 0 before step 250, then the sign of the cued offset
+    assert np.all(y[:250] == 0)
+    np.testing.assert_array_equal(y[250:, :, 0], np.broadcast_to(np.sign(offsets[np.arange(400), context]), (250, 400)))
+    assert b.mask is None
+
+
+def test_context_switch_variant():
+    task = ContextTask(switch_prob=0.5)
+    b = task.sample(300, np.random.default_rng(2))
+    sw, ctx, off = b.info["switched"], b.info["context"], b.info["offsets"]
+    assert 0.35 < sw.mean() < 0.65
+    idx = np.arange(300)
+    # before step 300 the original cue; from 300 on, the other cue for switched trials
+    assert np.all(b.inputs[:300, idx, 2 + ctx] == 1)
+    after = np.where(sw, 3 - ctx, 2 + ctx)
+    assert np.all(b.inputs[300:, idx, after] == 1)
+    assert np.all(b.inputs[300:, idx, 2:].sum(axis=2) == 1)
+    np.testing.assert_array_equal(b.targets[299, :, 0], np.sign(off[idx, ctx]))
+    np.testing.assert_array_equal(b.targets[300, :, 0], np.where(sw, np.sign(off[idx, 1 - ctx]), np.sign(off[idx, ctx])))
+
+
+def test_context_metrics():
+    task = ContextTask(switch_prob=0.5)
+    b = task.sample(50, np.random.default_rng(3))
+    perfect = task.trial_metrics(b.targets.copy(), b)
+    assert np.all(perfect["mse"] == 0) and np.all(perfect["decision_accuracy"])
+    wrong = task.trial_metrics(-b.targets, b)
+    assert not np.any(wrong["decision_accuracy"])
+    np.testing.assert_allclose(wrong["mse"], 4 * np.mean(b.targets[..., 0] ** 2, axis=0))
+
+
+def test_context_test_set_is_fixed():
+    task = ContextTask()
+    a = next(task.test_batches(batch_size=10))
+    b = next(task.test_batches(batch_size=10))
+    np.testing.assert_array_equal(a.inputs, b.inputs)
+    assert sum(batch.size for batch in task.test_batches(batch_size=200)) == 500
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"stim_on": 300}, "stim_on"), ({"switch_prob": 1.5}, "switch_prob"),
+    ({"switch_prob": 0.5, "switch_step": 100}, "switch_step"), ({"noise_std": -1}, "noise_std")])
+def test_context_bad_settings(kwargs, message):
+    with pytest.raises(BrianModesError, match=message):
+        ContextTask(**kwargs)
+
+
+def test_make_task_errors(tmp_path):
+    with pytest.raises(BrianModesError, match="unknown task"):
+        make_task("cifar")
+    with pytest.raises(BrianModesError, match="needs data_dir"):
+        make_task("mnist")
+    with pytest.raises(BrianModesError, match="does not exist|not found|no such"):
+        make_task("mnist", data_dir=tmp_path / "nowhere")
+    with pytest.raises(BrianModesError, match="digits"):
+        make_task("digits", colour=True)
+
+
+def test_mnist_task_from_synthetic_idx(tmp_path):
+    def write(path, array):
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+        with gzip.open(path, "wb") as f:
+            f.write(header + array.astype(np.uint8).tobytes())
+
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 30), ("t10k", 10)):
+        write(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    task = make_task("mnist", data_dir=tmp_path, n_steps=10)
+    assert (task.n_in, task.n_out) == (784, 10)
+    assert len(task.train_labels) == 30 and len(task.test_labels) == 10
+    assert task.train_images.max() <= 1.0
+    assert task.sample(4, rng).inputs.shape == (10, 4, 784)
+    assert make_task(task.config()).config() == task.config()
+
+
+@pytest.mark.mnist
+def test_real_mnist_task(mnist_dir):
+    task = make_task("mnist", data_dir=mnist_dir)
+    assert len(task.train_labels) == 60000 and len(task.test_labels) == 10000
+    assert task.train_images.shape == (60000, 784)
+    assert 0.12 < task.train_images.mean() < 0.14

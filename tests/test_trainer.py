@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+
+from brianmodes import BrianModesError, load
+from brianmodes.tasks import make_task
+from brianmodes.train.optim import Adam, clip_by_global_norm, global_norm
+from brianmodes.train.trainer import Trainer
+
+
+def _small():
+    task = make_task("digits", n_steps=20)
+    return task, task.make_network(N=30, P=2, seed=0)
+
+
+def test_adam_matches_reference_formula():
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=5)
+    grads = [rng.normal(size=5) for _ in range(3)]
+    params = {"w": w0.copy()}
+    opt = Adam(lr=0.01)
+    m = v = np.zeros(5)
+    w = w0.copy()
+    for t, g in enumerate(grads, start=1):
+        opt.step(params, {"w": g.copy()})
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        w = w - 0.01 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    np.testing.assert_allclose(params["w"], w, rtol=1e-12)
+
+
+def test_clipping():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    assert clip_by_global_norm(grads, 20.0) == 5.0 and global_norm(grads) == 5.0
+    assert clip_by_global_norm(grads, 1.0) == 5.0
+    assert global_norm(grads) == pytest.approx(1.0)
+
+
+def test_same_seed_same_run():
+    task, a = _small()
+    _, b = _small()
+    Trainer(n_batches=5, batch_size=8, progress=False, seed=3).fit(a, task)
+    Trainer(n_batches=5, batch_size=8, progress=False, seed=3).fit(b, task)
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    task, straight = _small()
+    Trainer(n_batches=8, batch_size=8, progress=False, seed=1).fit(straight, task)
+    _, resumed = _small()
+    ckpt = tmp_path / "ckpt.npz"
+    Trainer(n_batches=4, batch_size=8, progress=False, seed=1, checkpoint=ckpt, checkpoint_every=2).fit(resumed, task)
+    _, fresh = _small()  # a new process would start from a fresh network
+    trainer = Trainer(n_batches=8, batch_size=8, progress=False, seed=1, checkpoint=ckpt, checkpoint_every=2)
+    trainer.fit(fresh, task, resume=True)
+    assert [row["batch"] for row in trainer.history_] == list(range(1, 9))
+    for name in straight.params:
+        np.testing.assert_array_equal(fresh.params[name], straight.params[name])
+
+
+def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path):
+    task, net = _small()
+    ckpt = tmp_path / "ckpt.npz"
+    calls = {"n": 0}
+
+    def loss(outputs, targets, mask):
+        from brianmodes.train.losses import cross_entropy
+
+        calls["n"] += 1
+        value, grad = cross_entropy(outputs, targets)
+        return (float("nan") if calls["n"] == 5 else value), grad
+
+    trainer = Trainer(n_batches=10, batch_size=8, progress=False, loss=loss, checkpoint=ckpt, checkpoint_every=2)
+    with pytest.raises(BrianModesError, match="diverged at batch 5.*last checkpoint"):
+        trainer.fit(net, task)
+    assert ckpt.exists()
+    assert len(trainer.history_) == 4
+    assert all(np.all(np.isfinite(a)) for a in net.params.values())
+
+
+def test_checkpoint_of_other_network_refused(tmp_path):
+    task, net = _small()
+    ckpt = tmp_path / "ckpt.npz"
+    Trainer(n_batches=2, batch_size=4, progress=False, checkpoint=ckpt).fit(net, task)
+    other = task.make_network(N=31, P=2, seed=0)
+    with pytest.raises(BrianModesError, match="different network"):
+        Trainer(n_batches=4, batch_size=4, progress=False, checkpoint=ckpt).fit(other, task, resume=True)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_batches": 0}, "n_batches"), ({"lr": -1.0}, "lr"), ({"batch_size": 0}, "batch_size"),
+    ({"dtype": "float16"}, "dtype"), ({"surrogate": "relu"}, "unknown surrogate"),
+    ({"loss": "hinge"}, "unknown loss")])
+def test_bad_settings(kwargs, message):
+    task, net = _small()
+    with pytest.raises(BrianModesError, match=message):
+        Trainer(progress=False, **{"n_batches": 1, **kwargs}).fit(net, task)
+
+
+def test_network_must_fit_task():
+    task, _ = _small()
+    ctx = make_task("context").make_network(N=10, P=1)
+    with pytest.raises(BrianModesError, match="inputs"):
+        Trainer(n_batches=1, progress=False).fit(ctx, task)
+
+
+def test_history_and_eval_rows():
+    task, net = _small()
+    trainer = Trainer(n_batches=4, batch_size=8, progress=False, eval_every=2, eval_trials=50).fit(net, task)
+    rows = trainer.history_
+    assert [("test_accuracy" in r) for r in rows] == [False, True, False, True]
+    assert all(r["rate_hz"] > 0 and np.isfinite(r["loss"]) for r in rows)
+
+
+@pytest.mark.parametrize("kind", [{"parametrization": "full"}, {"neuron": "tanh"}, {"filter": "single"}])
+def test_baselines_train(kind):
+    task = make_task("digits", n_steps=20)
+    net = task.make_network(N=40, P=2, seed=0, **kind)
+    before = task.evaluate(net)["accuracy"]
+    Trainer(n_batches=150, batch_size=32, lr=3e-3, progress=False).fit(net, task)
+    assert task.evaluate(net)["accuracy"] > max(0.5, before + 0.2)
+
+
+def test_digits_learns_quickly():
+    """A smaller version of the README's main job: digits reaches high accuracy fast."""
+    task = make_task("digits", n_steps=30)
+    net = task.make_network(N=60, P=3, seed=0)
+    Trainer(n_batches=300, batch_size=32, lr=3e-3, progress=False).fit(net, task)
+    assert task.evaluate(net)["accuracy"] >= 0.85
+
+
+def test_rate_regularizer_moves_rates_toward_target():
+    task = make_task("digits", n_steps=20)
+    a = task.make_network(N=40, P=2, seed=0)
+    b = task.make_network(N=40, P=2, seed=0)
+    Trainer(n_batches=60, batch_size=16, lr=3e-3, progress=False).fit(a, task)
+    Trainer(n_batches=60, batch_size=16, lr=3e-3, progress=False, rate_regularizer=(5.0, 5.0)).fit(b, task)
+    assert task.evaluate(b)["rate_hz"] < task.evaluate(a)["rate_hz"]
