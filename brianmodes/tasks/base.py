@@ -63,6 +63,10 @@ class Task:
         """The held-out trials, in batches (the same trials for the same arguments)."""
         raise NotImplementedError("abstract")
 
+    def n_test_trials(self, n_trials=None):
+        """How many held-out trials :meth:`test_batches` yields for ``n_trials``."""
+        raise NotImplementedError("abstract")
+
     def trial_metrics(self, outputs, batch):
         """Per-trial metrics ``{name: (B,) array}``; :meth:`evaluate` averages them."""
         raise NotImplementedError("abstract")
@@ -115,7 +119,8 @@ class Task:
         if progress:
             from tqdm.auto import tqdm
 
-            batches = tqdm(batches, desc=f"evaluate {self.name}", unit="batch", leave=False)
+            total = -(-self.n_test_trials(n_trials) // batch_size)
+            batches = tqdm(batches, total=total, desc=f"evaluate {self.name}", unit="batch", leave=False)
         for batch in batches:
             res = simulate(net, batch.inputs, record=(), dtype=dtype)
             for key, values in self.trial_metrics(res.outputs, batch).items():

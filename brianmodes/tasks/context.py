@@ -81,10 +81,13 @@ class ContextTask(Task):
         return Batch(inputs=x, targets=y, mask=None,
                      info={"offsets": offsets, "context": context, "switched": switched})
 
+    def n_test_trials(self, n_trials=None):
+        return 500 if n_trials is None else int(n_trials)
+
     def test_batches(self, batch_size=500, n_trials=None, seed=0):
         """``n_trials`` (default 500) trials drawn from ``seed``: the same ones every call."""
         rng = np.random.default_rng(seed)
-        n = 500 if n_trials is None else int(n_trials)
+        n = self.n_test_trials(n_trials)
         for start in range(0, n, batch_size):
             yield self.sample(min(batch_size, n - start), rng)
 

@@ -49,10 +49,13 @@ class RateCodedImages(Task):
         idx = rng.integers(0, len(self.train_labels), size=int(batch_size))
         return self._batch(self.train_images[idx], self.train_labels[idx], rng)
 
+    def n_test_trials(self, n_trials=None):
+        return len(self.test_labels) if n_trials is None else min(int(n_trials), len(self.test_labels))
+
     def test_batches(self, batch_size=500, n_trials=None, seed=0):
         """The test images in order (first ``n_trials`` of them), rate-coded with ``seed``."""
         rng = np.random.default_rng(seed)
-        n = len(self.test_labels) if n_trials is None else min(int(n_trials), len(self.test_labels))
+        n = self.n_test_trials(n_trials)
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             yield self._batch(self.test_images[start:stop], self.test_labels[start:stop], rng)

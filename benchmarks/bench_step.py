@@ -1,0 +1,97 @@
+"""Time one training step (forward + backward + clipping + Adam) at the paper's settings.
+
+Prints markdown tables of medians over repeated runs:
+1. MNIST (N=100, P=3, B=256, T=50, 784 inputs) and context (N=100, P=3, B=100, T=500)
+   against the authors' PyTorch implementation on these 2-core machines (0.20 s and 0.34 s
+   per step, from SPEC/issue 2) and, for MNIST, against the two input-projection matrix
+   products the step cannot avoid (W_in·x forward and the W_in gradient).
+2. Step time against N (100 -> 10,000) at P = 10.
+
+    .venv/bin/python benchmarks/bench_step.py [--repeats 7]
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+from brianmodes import ModeNetwork
+from brianmodes.train import loss_and_grads
+from brianmodes.train.optim import Adam, clip_by_global_norm
+
+PYTORCH_REFERENCE = {"mnist": 0.20, "context": 0.34}
+
+
+def median_time(fn, repeats):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def training_step(net, x, targets, loss, optimizer):
+    def step():
+        result = loss_and_grads(net, x, targets, loss=loss)
+        clip_by_global_norm(result.grads, 20.0)
+        optimizer.step(net.params, result.grads)
+    return step
+
+
+def mnist_case(rng, N=100, P=3, B=256, T=50):
+    net = ModeNetwork(N=N, P=P, N_in=784, N_out=10, seed=0)
+    pixels = rng.random((B, 784)) * (rng.random((B, 784)) < 0.19)  # MNIST-like sparsity
+    x = (rng.random((T, B, 784)) < pixels).astype(np.float32)
+    return net, x, rng.integers(0, 10, B), "cross_entropy"
+
+
+def context_case(rng, N=100, P=3, B=100, T=500, N_in=4):
+    net = ModeNetwork(N=N, P=P, N_in=N_in, N_out=1, readout="per_step", filter="double-ema", seed=0)
+    x = rng.normal(size=(T, B, N_in)).astype(np.float32)
+    return net, x, np.sign(rng.normal(size=(T, B, 1))).astype(np.float32), "root_sse"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--max-N", type=int, default=10000)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+
+    print(f"Median of {args.repeats} runs, float32, numpy {np.__version__}\n")
+    print("| task | setting | step (s) | PyTorch reference (s) | speed-up | input GEMMs (s) | step / GEMMs |")
+    print("|---|---|---|---|---|---|---|")
+    for name, case in (("mnist", mnist_case), ("context", context_case)):
+        net, x, targets, loss = case(rng)
+        T, B, N_in = x.shape
+        step = median_time(training_step(net, x, targets, loss, Adam()), args.repeats)
+        W_in = net.W_in.astype(np.float32)
+        x2 = x.reshape(T * B, N_in)
+        g = rng.normal(size=(T * B, net.N)).astype(np.float32)
+        gemms = median_time(lambda: (x2 @ W_in.T, g.T @ x2), args.repeats)
+        ref = PYTORCH_REFERENCE[name]
+        setting = f"N={net.N} P={net.P} B={B} T={T} N_in={N_in}"
+        print(f"| {name} | {setting} | {step:.4f} | {ref:.2f} | {ref / step:.1f}x | {gemms:.4f} | {step / gemms:.2f} |",
+              flush=True)
+
+    print("\nStep time against N (P=10, B=16, T=100, 100 inputs, per-step readout, MSE)\n")
+    print("| N | step (s) | time / N (µs) | ratio to previous | N ratio |")
+    print("|---|---|---|---|---|")
+    previous = None
+    for N in (100, 300, 1000, 3000, 10000):
+        if N > args.max_N:
+            break
+        net = ModeNetwork(N=N, P=10, N_in=100, N_out=2, readout="per_step", seed=0)
+        x = (rng.random((100, 16, 100)) < 0.2).astype(np.float32)
+        targets = rng.normal(size=(100, 16, 2)).astype(np.float32)
+        step = median_time(training_step(net, x, targets, "mse", Adam()), max(3, args.repeats // 2))
+        ratio = "" if previous is None else f"{step / previous[1]:.2f}"
+        nratio = "" if previous is None else f"{N / previous[0]:.1f}"
+        print(f"| {N} | {step:.4f} | {1e6 * step / N:.1f} | {ratio} | {nratio} |", flush=True)
+        previous = (N, step)
+
+
+if __name__ == "__main__":
+    main()
