@@ -102,17 +102,17 @@ def check_inputs(net, inputs, dtype=np.float32):
 class _Trace:
     """Storage of one state variable: every step if recorded, else two rolling slots."""
 
-    __slots__ = ("data", "keep", "zero")
+    __slots__ = ("data", "every_step", "zero")
 
-    def __init__(self, T, shape, dtype, keep):
-        self.keep = keep
-        self.data = np.zeros(((T if keep else 2),) + shape, dtype)
+    def __init__(self, T, shape, dtype, every_step):
+        self.every_step = every_step
+        self.data = np.zeros(((T if every_step else 2),) + shape, dtype)
         self.zero = np.zeros(shape, dtype)
 
     def at(self, t):
         if t < 0:
             return self.zero
-        return self.data[t] if self.keep else self.data[t & 1]
+        return self.data[t] if self.every_step else self.data[t & 1]
 
 
 def input_drive(p, x):
@@ -200,7 +200,7 @@ def run_lif(p, c, drive, store=(), spike_fn=None):
     k = _Trace(T, (B, P), dtype, "k" in store)
     u, v, s, r, h, m = (traces[n] for n in ("u", "v", "s", "r", "h", "m"))
     I = drive
-    out = _new_readout(c, T, B, N, p["W_out"].shape[0], dtype, r.keep)
+    out = _new_readout(c, T, B, N, p["W_out"].shape[0], dtype, r.every_step)
     tmp = np.empty((B, N), dtype)
     keep = np.empty((B, N), dtype)
     spk = np.empty((B, N), bool)
@@ -257,7 +257,7 @@ def run_lif(p, c, drive, store=(), spike_fn=None):
         np.putmask(last_spike, spk, t)
         count += spk
         _readout_step(p, c, t, rt, out)
-    result = {name: tr.data for name, tr in traces.items() if tr.keep}
+    result = {name: tr.data for name, tr in traces.items() if tr.every_step}
     if "I" in store:
         result["I"] = I
     if "k" in store and P:
@@ -280,7 +280,7 @@ def run_tanh(p, c, drive, store=()):
     x = _Trace(T, (B, N), dtype, "u" in store)
     r = _Trace(T, (B, N), dtype, "r" in store)
     k = _Trace(T, (B, P), dtype, "k" in store)
-    out = _new_readout(c, T, B, N, p["W_out"].shape[0], dtype, r.keep)
+    out = _new_readout(c, T, B, N, p["W_out"].shape[0], dtype, r.every_step)
     tmp = np.empty((B, N), dtype)
     for t in range(T):
         Jt = drive[t]

@@ -40,36 +40,35 @@ def test_truncated_file(tmp_path, net):
         load(path)
 
 
-def test_tampered_array(tmp_path, net):
-    path = save(net, tmp_path / "model.npz")
+def _rewrite(path, edit_arrays=None, edit_header=None):
+    """Rewrite a saved model with edited arrays or header, as a careless tool would."""
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
-    arrays["lam"] = arrays["lam"] * 2
-    np.savez(path, **arrays)
+    header = json.loads(str(arrays.pop(HEADER_KEY)))
+    if edit_arrays:
+        edit_arrays(arrays)
+    if edit_header:
+        edit_header(header)
+    np.savez(path, **arrays, **{HEADER_KEY: np.array(json.dumps(header))})
+
+
+def test_tampered_array(tmp_path, net):
+    path = save(net, tmp_path / "model.npz")
+    _rewrite(path, edit_arrays=lambda a: a.update(lam=a["lam"] * 2))
     with pytest.raises(BrianModesError, match="'lam' does not match its checksum"):
         load(path)
 
 
 def test_tampered_header(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    header = json.loads(str(arrays[HEADER_KEY]))
-    header["config"]["N"] = 21
-    arrays[HEADER_KEY] = np.array(json.dumps(header))
-    np.savez(path, **arrays)
+    _rewrite(path, edit_header=lambda h: h["config"].update(N=21))
     with pytest.raises(BrianModesError, match="must have shape"):
         load(path)
 
 
 def test_newer_schema_refused(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    header = json.loads(str(arrays[HEADER_KEY]))
-    header["schema_version"] = 99
-    arrays[HEADER_KEY] = np.array(json.dumps(header))
-    np.savez(path, **arrays)
+    _rewrite(path, edit_header=lambda h: h.update(schema_version=99))
     with pytest.raises(BrianModesError, match="upgrade brianmodes"):
         load(path)
 

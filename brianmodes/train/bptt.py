@@ -242,7 +242,7 @@ class StepResult:
 
 def loss_and_grads(net, inputs, targets, mask=None, *, loss="cross_entropy",
                    surrogate="fast_sigmoid", rate_regularizer=None, dtype=np.float32,
-                   smooth=False, _force_general_path=False):
+                   smooth=False):
     """Loss on a batch and the BPTT gradients of every trainable array.
 
     Parameters
@@ -287,7 +287,7 @@ def loss_and_grads(net, inputs, targets, mask=None, *, loss="cross_entropy",
     p = engine_params(net, dtype)
     c = engine_constants(net)
     spike_fn = sur.primitive if smooth else None
-    hard = reset_in_mask(c, spike_fn) and not _force_general_path
+    hard = reset_in_mask(c, spike_fn)
     if net.neuron == "tanh":
         store = _TANH_STORE
     else:
