@@ -94,7 +94,10 @@ def check_inputs(net, inputs, dtype=np.float32):
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
         raise BrianModesError(f"inputs must be real numbers, got dtype {x.dtype}")
     x = np.ascontiguousarray(x, dtype=dtype)
-    if not np.all(np.isfinite(x)):
+    flat = x.reshape(-1)
+    # one BLAS dot product is finite iff every entry is (barring overflow, which the exact
+    # check then clears): ~3x cheaper than isfinite() on a (50, 256, 784) batch
+    if not np.isfinite(np.dot(flat, flat)) and not np.all(np.isfinite(x)):
         raise BrianModesError("inputs contain NaN or infinite values")
     return x
 
