@@ -25,7 +25,7 @@ def main():
     rows = []
 
     task = make_task("digits")
-    net = task.make_network(N=100, P=3, seed=args.seed)
+    net = task.make_network(N=100, P=3, seed=args.seed, discretization="published")
     t0 = time.perf_counter()
     Trainer(n_batches=args.digits_batches, batch_size=64, seed=args.seed, progress=False).fit(net, task)
     train = time.perf_counter() - t0
@@ -35,7 +35,7 @@ def main():
     print(rows[-1], flush=True)
 
     task = make_task("context")
-    net = task.make_network(N=100, P=3, seed=args.seed)
+    net = task.make_network(N=100, P=3, seed=args.seed, discretization="published")
     t0 = time.perf_counter()
     Trainer(n_batches=args.context_batches, batch_size=100, seed=args.seed, progress=False).fit(net, task)
     train = time.perf_counter() - t0

@@ -32,7 +32,7 @@ def main():
     task = make_task("mnist", data_dir=args.data_dir)
     rows = []
     for P in args.P:
-        net = task.make_network(N=args.N, P=P, seed=args.seed)
+        net = task.make_network(N=args.N, P=P, seed=args.seed, discretization="published")
         t0 = time.perf_counter()
         trainer = Trainer(n_batches=args.batches, batch_size=256, seed=args.seed, progress=True).fit(net, task)
         seconds = time.perf_counter() - t0
