@@ -48,6 +48,7 @@ def write_npz_atomic(path, arrays, header):
     payload[HEADER_KEY] = np.array(json.dumps(header, sort_keys=True))
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is an ordinary file
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **payload)
             f.flush()
@@ -57,6 +58,12 @@ def write_npz_atomic(path, arrays, header):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_npz_checked(path, schema=SCHEMA):

@@ -24,6 +24,17 @@ def test_round_trip(tmp_path, net):
         np.testing.assert_array_equal(back.params[name], net.params[name])
 
 
+def test_saved_file_has_ordinary_permissions(tmp_path, net):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        path = save(net, tmp_path / "model.npz")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_file_is_plain_data(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
     with np.load(path, allow_pickle=False) as data:
