@@ -40,8 +40,11 @@ _FILTER_ALIASES = {
 }
 #: Readouts: maximum of r over time (classification) or one output per step.
 READOUTS = ("max", "per_step")
-#: Discrete-time update schemes the numpy engine implements.
-DISCRETIZATIONS = ("published",)
+#: Discrete-time update schemes the numpy engine implements: ``published``
+#: (SPEC 1.1, the authors' code) and ``brian2`` (exponential Euler of the
+#: continuous-time equations in Brian2's schedule: what Brian2 simulates
+#: spike for spike).
+DISCRETIZATIONS = ("published", "brian2")
 
 #: Published neuron constants (SPEC 1), in seconds / dimensionless.
 DEFAULT_CONSTANTS = {
@@ -173,8 +176,10 @@ class ModeNetwork:
         2 and 10 ms). ``t_ref`` must be a whole number of steps.
     v_th : float
         Threshold (reset is to 0).
-    discretization : {'published'}
-        The discrete-time update the numpy engine uses (SPEC 1.1).
+    discretization : {'published', 'brian2'}
+        The discrete-time update of the numpy engine: ``published`` (SPEC
+        1.1) or ``brian2`` (the continuous-time equations integrated as
+        Brian2 integrates them; see :mod:`brianmodes.brian`).
     params : dict of arrays, optional
         The trainable arrays (see :func:`param_shapes`); drawn from the
         published initialization when omitted.

@@ -48,22 +48,37 @@ class EngineConstants:
     neuron: str
     parametrization: str
     readout: str
+    discretization: str = "published"
+    b_rec: float = 1.0  # weight of W r in the current update
 
 
 def engine_constants(net):
-    """Discrete-time constants of a network (SPEC 1.1)."""
+    """Discrete-time constants of a network for its discretization.
+
+    ``published`` (SPEC 1.1): per step I += W r, and the filter coefficients
+    of the published code. ``brian2``: exponential Euler of the continuous
+    equations (see :mod:`brianmodes.brian.equations`), in which W r drives
+    the current as dI/dt = -I/tau_s + W r / dt_model, so that one step adds
+    ``b_rec = tau_s (1 - a_s) / dt`` times W r; spikes drive the filter by
+    jumps in the reset.
+    """
     dt = net.dt
+    a_s = math.exp(-dt / net.tau_s)
     a_d, a_r = math.exp(-dt / net.tau_d), math.exp(-dt / net.tau_r)
+    brian2 = net.discretization == "brian2"
     if net.filter == "double":
-        c_h, c_r = dt / (net.tau_d * net.tau_r), dt
+        # h jumps by dt/(tau_d tau_r) per spike; dr/dt = h - r/tau_d
+        c_h, c_r = dt / (net.tau_d * net.tau_r), (net.tau_d * (1.0 - a_d) if brian2 else dt)
     elif net.filter == "double-ema":
         c_h, c_r = 1.0, 1.0 - a_d
-    else:  # single
+    else:  # single: r jumps by dt/tau_d per spike
         c_h, c_r = 0.0, dt / net.tau_d
-    return EngineConstants(a_s=math.exp(-dt / net.tau_s), a_m=math.exp(-dt / net.tau_m),
+    return EngineConstants(a_s=a_s, a_m=math.exp(-dt / net.tau_m),
                            a_d=a_d, a_r=a_r, c_h=c_h, c_r=c_r, v_th=net.v_th, n_ref=net.n_ref,
                            filter=net.filter, neuron=net.neuron,
-                           parametrization=net.parametrization, readout=net.readout)
+                           parametrization=net.parametrization, readout=net.readout,
+                           discretization=net.discretization,
+                           b_rec=net.tau_s * (1.0 - a_s) / dt if brian2 and net.neuron == "lif" else 1.0)
 
 
 def engine_params(net, dtype):
@@ -125,13 +140,17 @@ def input_drive(p, x):
 
 
 def _recurrent_into(p, c, r_prev, out, k_out):
-    """out <- W r_prev, in mode space when possible; k_out <- xi_out^T r_prev."""
+    """out <- b_rec W r_prev, in mode space when possible; k_out <- xi_out^T r_prev."""
     if c.parametrization == "modes":
         np.matmul(r_prev, p["xi_out"], out=k_out)
         q = k_out * p["lam"]
+        if c.b_rec != 1.0:
+            q *= c.b_rec
         np.matmul(q, p["xi_in_T"], out=out)
     else:
         np.matmul(r_prev, p["W_T"], out=out)
+        if c.b_rec != 1.0:
+            out *= c.b_rec
 
 
 def _readout_step(p, c, t, rt, out):
@@ -270,6 +289,94 @@ def run_lif(p, c, drive, store=(), spike_fn=None):
     return result
 
 
+def run_lif_brian2(p, c, drive, store=(), spike_fn=None):
+    """The ``brian2`` discretization: one Brian2 time step of the LIF equations.
+
+    Exponential Euler of the continuous equations, in Brian2's schedule
+    (groups, thresholds, synapses, resets); every state update reads the
+    values at the end of the previous step::
+
+        u = a_m v + (1 - a_m) I                      (I of the previous step)
+        w = m u                                      (m = 0 for n_ref - 1 steps after a spike)
+        I = a_s I + b_rec W r + W_in x_t             (input: a jump in the synapses slot)
+        h = a_r h ;  r = a_d r + c_r h               (double filters; old h)
+        s = H(w - v_th)
+        reset: v = w (1 - s);  h += c_h s            (single filter: r += c_r s)
+
+    ``w`` (stored as ``u``) is the membrane potential before the reset, what
+    Brian2's threshold sees; ``v`` the potential after it. Arguments and
+    return value as :func:`run_lif`.
+    """
+    T, B, N = drive.shape
+    dtype = drive.dtype
+    P = p["xi_out"].shape[1] if c.parametrization == "modes" else 0
+    traces = {name: _Trace(T, (B, N), dtype, name in store) for name in ("u", "v", "s", "r", "h", "m")}
+    k = _Trace(T, (B, P), dtype, "k" in store)
+    u, v, s, r, h, m = (traces[n] for n in ("u", "v", "s", "r", "h", "m"))
+    I = drive
+    out = _new_readout(c, T, B, N, p["W_out"].shape[0], dtype, r.every_step)
+    tmp = np.empty((B, N), dtype)
+    spk = np.empty((B, N), bool)
+    count = np.zeros((B, N), np.int32)
+    last_spike = np.full((B, N), -(c.n_ref + 1), np.int64)
+    a_s, a_m, a_d, a_r, c_h, c_r = c.a_s, c.a_m, c.a_d, c.a_r, c.c_h, c.c_r
+    double = c.filter != "single"
+    zero = np.zeros((B, N), dtype)
+    for t in range(T):
+        I_prev = I[t - 1] if t > 0 else zero
+        r_prev, h_prev = r.at(t - 1), h.at(t - 1)
+        # membrane, with the current of the previous step
+        ut = u.at(t)
+        np.multiply(v.at(t - 1), a_m, out=ut)
+        np.multiply(I_prev, 1.0 - a_m, out=tmp)
+        ut += tmp
+        mt = m.at(t)
+        np.less_equal(last_spike, t - c.n_ref, out=mt)
+        ut *= mt
+        # current: decay, recurrent drive, this step's input jump (already in I[t])
+        It = I[t]
+        if t > 0:
+            np.multiply(I_prev, a_s, out=tmp)
+            It += tmp
+            _recurrent_into(p, c, r_prev, tmp, k.at(t))
+            It += tmp
+        # filter: decay, driven by the previous h
+        rt = r.at(t)
+        np.multiply(r_prev, a_d, out=rt)
+        if double:
+            np.multiply(h_prev, c_r, out=tmp)
+            rt += tmp
+        # threshold, reset
+        np.greater(ut, c.v_th, out=spk)
+        st = s.at(t)
+        if spike_fn is None:
+            np.copyto(st, spk)
+        else:
+            st[...] = spike_fn(ut - c.v_th)
+        vt = v.at(t)
+        np.subtract(1.0, st, out=vt)
+        vt *= ut
+        if double:
+            ht = h.at(t)
+            np.multiply(h_prev, a_r, out=ht)
+            np.multiply(st, c_h, out=tmp)
+            ht += tmp
+        else:
+            np.multiply(st, c_r, out=tmp)
+            rt += tmp
+        np.putmask(last_spike, spk, t)
+        count += spk
+        _readout_step(p, c, t, rt, out)
+    result = {name: tr.data for name, tr in traces.items() if tr.every_step}
+    if "I" in store:
+        result["I"] = I
+    if "k" in store and P:
+        result["k"] = k.data
+    result["count"] = count
+    result.update(_finish_readout(p, c, out, r.data))
+    return result
+
+
 def run_tanh(p, c, drive, store=()):
     """The tanh rate network with the same recurrence (baseline).
 
@@ -317,6 +424,8 @@ def forward(net, x, store=(), dtype=np.float32, spike_fn=None, params=None):
     drive = input_drive(p, x)
     if net.neuron == "tanh":
         return run_tanh(p, c, drive, store)
+    if c.discretization == "brian2":
+        return run_lif_brian2(p, c, drive, store, spike_fn)
     return run_lif(p, c, drive, store, spike_fn)
 
 

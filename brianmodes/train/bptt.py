@@ -32,6 +32,7 @@ from .surrogates import get_surrogate
 
 _LIF_STORE = ("u", "v", "s", "r", "m", "k")
 _LIF_STORE_HARD = ("v", "r", "m", "k")
+_LIF_STORE_BRIAN2 = ("u", "s", "r", "m", "k")
 _TANH_STORE = ("r", "k")
 
 
@@ -62,11 +63,16 @@ class RateRegularizer:
 
 
 def _rec_transpose_into(p, c, g_next, gq_next, out):
-    """out <- W^T g_next (mode space: xi_out (lam * gq_next), gq_next = xi_in^T g_next)."""
+    """out <- b_rec W^T g_next (mode space: xi_out (lam * gq_next), gq_next = xi_in^T g_next)."""
     if c.parametrization == "modes":
-        np.matmul(gq_next * p["lam"], p["xi_out_T"], out=out)
+        gk = gq_next * p["lam"]
+        if c.b_rec != 1.0:
+            gk *= c.b_rec
+        np.matmul(gk, p["xi_out_T"], out=out)
     else:
         np.matmul(g_next, p["W"], out=out)
+        if c.b_rec != 1.0:
+            out *= c.b_rec
 
 
 class _DirectReadoutGrad:
@@ -150,6 +156,69 @@ def _backward_lif(p, c, fwd, direct, surrogate, ds, GI, GQ, hard):
             np.matmul(GIt, p["xi_in"], out=GQ[t])
 
 
+def _backward_lif_brian2(p, c, fwd, direct, surrogate, ds, GI, GQ):
+    """Adjoints of :func:`~brianmodes.simulate.run_lif_brian2`, from the last step back::
+
+        g_h[t] = a_r g_h[t+1] + c_r g_r[t+1]                 (double filters)
+        g_r[t] = dL/dr[t] + a_d g_r[t+1] + b_rec W^T g_I[t+1]
+        g_v[t] = a_m g_u[t+1]
+        g_s[t] = c_h g_h[t] (single: c_r g_r[t]) - g_v[t] w[t]
+        g_w[t] = g_v[t] (1 - s[t]) + H'(w[t] - v_th) g_s[t]
+        g_I[t] = (1 - a_m) g_u[t+1] + a_s g_I[t+1]
+        g_u[t] = m[t] g_w[t]
+
+    with w the membrane before the reset and g_u the adjoint of the
+    unmasked membrane update.
+    """
+    T, B, N = GI.shape
+    dtype = GI.dtype
+    w, s, m = fwd["u"], fwd["s"], fwd["m"]
+    gr, gh, gu = (np.zeros((B, N), dtype) for _ in range(3))
+    gs, gv, gw, tmp = (np.empty((B, N), dtype) for _ in range(4))
+    a_s, a_m, a_d, a_r, c_h, c_r = c.a_s, c.a_m, c.a_d, c.a_r, c.c_h, c.c_r
+    double = c.filter != "single"
+    modes = c.parametrization == "modes"
+    for t in range(T - 1, -1, -1):
+        last = t == T - 1
+        if double:  # h[t] drives r[t+1] and decays into h[t+1]
+            gh *= a_r
+            np.multiply(gr, c_r, out=tmp)
+            gh += tmp
+        # g_r[t]
+        gr *= a_d
+        direct.add_into(t, gr, tmp)
+        if not last:
+            _rec_transpose_into(p, c, GI[t + 1], GQ[t + 1] if modes else None, tmp)
+            gr += tmp
+        # v[t] = w[t] (1 - s[t]) feeds u[t+1]
+        np.multiply(gu, a_m, out=gv)
+        # g_s[t]: the filter jump and the reset
+        if ds is None:
+            gs.fill(0.0)
+        else:
+            gs[...] = ds
+        np.multiply(gh if double else gr, c_h if double else c_r, out=tmp)
+        gs += tmp
+        np.multiply(gv, w[t], out=tmp)
+        gs -= tmp
+        # g_w[t]
+        np.subtract(w[t], c.v_th, out=gw)
+        surrogate.grad(gw, out=gw)
+        gw *= gs
+        np.subtract(1.0, s[t], out=tmp)
+        tmp *= gv
+        gw += tmp
+        # g_I[t]: I[t] feeds u[t+1] and I[t+1]
+        GIt = GI[t]
+        np.multiply(gu, 1.0 - a_m, out=GIt)
+        if not last:
+            np.multiply(GI[t + 1], a_s, out=tmp)
+            GIt += tmp
+        np.multiply(gw, m[t], out=gu)
+        if modes:
+            np.matmul(GIt, p["xi_in"], out=GQ[t])
+
+
 def _backward_tanh(p, c, fwd, direct, GI, GQ):
     T, B, N = GI.shape
     r = fwd["r"]
@@ -212,6 +281,8 @@ def backward(p, c, x, fwd, gy, surrogate, ds=None, hard=False):
     GQ = np.empty((T, B, p["xi_in"].shape[1]), dtype) if modes else None
     if c.neuron == "tanh":
         _backward_tanh(p, c, fwd, direct, GI, GQ)
+    elif c.discretization == "brian2":
+        _backward_lif_brian2(p, c, fwd, direct, surrogate, ds, GI, GQ)
     else:
         _backward_lif(p, c, fwd, direct, surrogate, ds, GI, GQ, hard)
     GI2 = GI.reshape(T * B, N)
@@ -222,10 +293,16 @@ def backward(p, c, x, fwd, gy, surrogate, ds=None, hard=False):
         grads["xi_in"] = GI2.T @ (K2 * p["lam"])
         grads["lam"] = np.einsum("ij,ij->j", GQ2, K2)
         grads["xi_out"] = R_prev.T @ (GQ[1:].reshape((T - 1) * B, -1) * p["lam"])
+        recurrent = ("xi_in", "lam", "xi_out")
     else:
         grads["W"] = GI[1:].reshape((T - 1) * B, N).T @ R_prev
+        recurrent = ("W",)
     grads["W_in"] = GI2.T @ x.reshape(T * B, -1)
-    return {name: np.asarray(g, dtype=np.float64) for name, g in grads.items()}
+    grads = {name: np.asarray(g, dtype=np.float64) for name, g in grads.items()}
+    if c.b_rec != 1.0:
+        for name in recurrent:
+            grads[name] *= c.b_rec
+    return grads
 
 
 @dataclass
@@ -290,6 +367,8 @@ def loss_and_grads(net, inputs, targets, mask=None, *, loss="cross_entropy",
     hard = reset_in_mask(c, spike_fn)
     if net.neuron == "tanh":
         store = _TANH_STORE
+    elif c.discretization == "brian2":
+        store = _LIF_STORE_BRIAN2
     else:
         store = _LIF_STORE_HARD if hard else _LIF_STORE
         if rate_regularizer is not None and smooth:
