@@ -1,0 +1,6 @@
+"""Brian2 backend: a trained network as Brian2 objects, simulated in physical units."""
+
+from .circuit import BrianCircuit, BrianResult, dense_memory_bytes
+from .equations import neuron_model
+
+__all__ = ["BrianCircuit", "BrianResult", "dense_memory_bytes", "neuron_model"]

@@ -1,0 +1,337 @@
+"""A trained network as ordinary Brian2 objects: B copies side by side, one per trial.
+
+Objects (all reachable as attributes, and by name in :attr:`BrianCircuit.network`):
+
+- ``neurons`` (``NeuronGroup`` "neurons", N*B LIF neurons; variables v, I, I_rec, h, r,
+  rmax, v_th, trial, neuron)
+- recurrence ``modes``: ``modes`` (``NeuronGroup`` "modes", P*B units with kappa = xi_out^T r
+  and lam), ``to_modes`` and ``from_modes`` (``Synapses``, 2 N P B in all, whose ``loading``
+  holds xi_out and xi_in: Brian2 reserves names starting with xi for noise); or ``dense``:
+  ``recurrent`` (``Synapses``, N^2 B holding w_ij of W)
+- input: ``input_current`` (``TimedArray`` of jumps of I per step), or for
+  ``input_synapses=True`` a ``SpikeGeneratorGroup`` "inputs" and ``Synapses``
+  "input_synapses" holding W_in
+- readout ``readout`` (``NeuronGroup`` "readout", y = W_out r or W_out rmax, summed at the
+  end of each step by ``to_readout``)
+- monitors ``spike_monitor`` and, when asked, ``state_monitor`` and ``readout_monitor``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BrianModesError
+from ..simulate import check_inputs
+from .equations import neuron_model
+
+RECURRENCES = ("modes", "dense")
+INPUT_KINDS = ("spikes", "current")
+#: Bytes Brian2 needs per synapse (indices, weight, bookkeeping), measured roughly.
+BYTES_PER_SYNAPSE = 60
+
+
+def _block_indices(n_pre, n_post, n_trials):
+    """Pre and post indices of all-to-all blocks, one block per trial (no N^2 B condition)."""
+    pre = np.tile(np.repeat(np.arange(n_pre), n_post), n_trials)
+    post = np.tile(np.tile(np.arange(n_post), n_pre), n_trials)
+    offset = np.repeat(np.arange(n_trials), n_pre * n_post)
+    return pre + offset * n_pre, post + offset * n_post
+
+
+def dense_memory_bytes(N, n_trials=1):
+    """Rough memory of the dense recurrence in Brian2: N^2 B synapses."""
+    return N * N * n_trials * BYTES_PER_SYNAPSE
+
+
+class BrianCircuit:
+    """Build the Brian2 objects of a trained LIF network.
+
+    Parameters
+    ----------
+    net : ModeNetwork
+        Any spiking network; the numpy engine's ``brian2`` discretization is
+        what this circuit simulates exactly at ``dt = net.dt``.
+    n_trials : int
+        Copies of the network in one group (one per trial; trials never
+        interact).
+    recurrence : {'modes', 'dense'}
+        ``modes``: P mode units and 2 N P synapses per copy (scalable);
+        ``dense``: N^2 synapses holding W (the literal circuit).
+    dt : float or Brian2 quantity, optional
+        Simulation time step (default: the network's).
+    input_kind : {'spikes', 'current'}
+        How inputs are read: 0/1 spikes (each adds its W_in weight to I) or
+        analog values (a current: W_in x dt/dt_model per step).
+    input_synapses : bool
+        For spike inputs: build a ``SpikeGeneratorGroup`` and ``Synapses``
+        holding W_in (the literal circuit) instead of a ``TimedArray`` of
+        input jumps.
+    record : iterable of str
+        Neuron variables to record every step with a ``StateMonitor``
+        (e.g. ``("v", "I", "r")``); spikes are always recorded.
+    record_outputs : bool
+        Record the readout every step (default: for the per-step readout).
+    max_memory : float, optional
+        Refuse to build a ``dense`` circuit whose synapses would need more
+        bytes than this (default: half of the physical memory).
+
+    Examples
+    --------
+    >>> from brianmodes import ModeNetwork
+    >>> net = ModeNetwork(N=20, P=2, N_in=4, N_out=1, readout="per_step", discretization="brian2")
+    >>> circuit = BrianCircuit(net, n_trials=2, input_kind="current")
+    >>> circuit.neurons.N, circuit.modes.N, len(circuit.to_modes)
+    (40, 4, 80)
+    """
+
+    def __init__(self, net, n_trials=1, recurrence="modes", dt=None, input_kind="current",
+                 input_synapses=False, record=(), record_outputs=None, max_memory=None):
+        import brian2 as b2
+
+        from ..network import as_seconds
+
+        if net.neuron != "lif":
+            raise BrianModesError("only spiking (lif) networks run in Brian2; the tanh baseline has no spikes")
+        if recurrence not in RECURRENCES:
+            raise BrianModesError(f"recurrence must be one of {', '.join(RECURRENCES)}, got {recurrence!r}")
+        if input_kind not in INPUT_KINDS:
+            raise BrianModesError(f"input_kind must be one of {', '.join(INPUT_KINDS)}, got {input_kind!r}")
+        if input_synapses and input_kind != "spikes":
+            raise BrianModesError("input_synapses=True needs input_kind='spikes'")
+        if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+            raise BrianModesError(f"n_trials must be a positive integer, got {n_trials!r}")
+        self.net, self.B, self.recurrence = net, int(n_trials), recurrence
+        self.dt = net.dt if dt is None else as_seconds(dt, "dt")
+        if not self.dt > 0:
+            raise BrianModesError(f"dt must be positive, got {self.dt!r}")
+        self.input_kind, self.input_synapses = input_kind, input_synapses
+        N, P, B = net.N, net.P, self.B
+        if recurrence == "dense":
+            self._check_dense_memory(max_memory)
+        model = neuron_model(net)
+        self.equations = model["equations"]
+        self.namespace = dict(model["namespace"])
+        self.namespace["input_current"] = b2.TimedArray(np.zeros((1, N * B)), dt=self.dt * b2.second)
+        clock = b2.Clock(dt=self.dt * b2.second, name="circuit_clock")
+        self.clock = clock
+        self.neurons = b2.NeuronGroup(
+            N * B, model["equations"], threshold=model["threshold"], reset=model["reset"],
+            refractory=model["refractory"], method="exponential_euler", namespace=self.namespace,
+            clock=clock, order=0, name="neurons")
+        self.neurons.v_th = net.v_th
+        self.neurons.trial = np.repeat(np.arange(B), N)
+        self.neurons.neuron = np.tile(np.arange(N), B)
+        objects = [self.neurons]
+        objects += self._build_recurrence(b2, clock)
+        objects += self._build_inputs(b2, clock)
+        objects += self._build_readout(b2, clock)
+        self.spike_monitor = b2.SpikeMonitor(self.neurons, name="spike_monitor")
+        objects.append(self.spike_monitor)
+        self.state_monitor = None
+        if record:
+            self.state_monitor = b2.StateMonitor(self.neurons, list(record), record=True, when="end",
+                                                 clock=clock, name="state_monitor")
+            objects.append(self.state_monitor)
+        if record_outputs is None:
+            record_outputs = net.readout == "per_step"
+        self.readout_monitor = None
+        if record_outputs:
+            self.readout_monitor = b2.StateMonitor(self.readout, "y", record=True, when="end", order=10,
+                                                   clock=clock, name="readout_monitor")
+            objects.append(self.readout_monitor)
+        self.network = b2.Network(*objects, name="circuit")
+        self.network.store("initial")
+
+    # -- construction ------------------------------------------------------
+    def _check_dense_memory(self, max_memory):
+        if max_memory is None:
+            import os
+
+            max_memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
+        need = dense_memory_bytes(self.net.N, self.B)
+        if need > max_memory:
+            raise BrianModesError(
+                f"the dense recurrence needs {self.net.N ** 2 * self.B:,} synapses, about "
+                f"{need / 2 ** 30:.1f} GiB, more than the {max_memory / 2 ** 30:.1f} GiB allowed; "
+                "use recurrence='modes' (2 N P synapses)")
+
+    def _build_recurrence(self, b2, clock):
+        net, N, P, B = self.net, self.net.N, self.net.P, self.B
+        if self.recurrence == "dense":
+            self.modes = self.to_modes = self.from_modes = None
+            self.recurrent = b2.Synapses(self.neurons, self.neurons,
+                                         "w : 1 (constant)\nI_rec_post = w * r_pre : 1 (summed)",
+                                         clock=clock, name="recurrent")
+            pre, post = _block_indices(N, N, B)
+            self.recurrent.connect(i=pre, j=post)
+            self.recurrent.w = np.tile(net.W.T.reshape(-1), B)  # w[pre j, post i] = W[i, j]
+            return [self.recurrent]
+        self.recurrent = None
+        if net.parametrization == "full":
+            raise BrianModesError("a full-rank network has no modes; use recurrence='dense'")
+        # the mode units run first in each step, so that kappa, then I_rec, are up to date
+        self.modes = b2.NeuronGroup(P * B, "kappa : 1\nlam : 1 (constant)\ntrial : integer (constant)\n"
+                                           "mode : integer (constant)", clock=clock, order=-2, name="modes")
+        self.modes.lam = np.tile(net.lam, B)
+        self.modes.trial = np.repeat(np.arange(B), P)
+        self.modes.mode = np.tile(np.arange(P), B)
+        self.to_modes = b2.Synapses(self.neurons, self.modes,
+                                    "loading : 1 (constant)\nkappa_post = loading * r_pre : 1 (summed)",
+                                    clock=clock, name="to_modes")
+        pre, post = _block_indices(N, P, B)
+        self.to_modes.connect(i=pre, j=post)
+        self.to_modes.loading = np.tile(net.xi_out.reshape(-1), B)
+        self.from_modes = b2.Synapses(self.modes, self.neurons,
+                                      "loading : 1 (constant)\nI_rec_post = loading * lam_pre * kappa_pre : 1 (summed)",
+                                      clock=clock, name="from_modes")
+        pre, post = _block_indices(P, N, B)
+        self.from_modes.connect(i=pre, j=post)
+        self.from_modes.loading = np.tile(net.xi_in.T.reshape(-1), B)
+        return [self.modes, self.to_modes, self.from_modes]
+
+    def _build_inputs(self, b2, clock):
+        net, N, B = self.net, self.net.N, self.B
+        self.inputs = self.input_synapses_obj = None
+        if self.input_synapses:
+            self.inputs = b2.SpikeGeneratorGroup(net.N_in * B, [], [] * b2.second, clock=clock, name="inputs")
+            self.input_synapses_obj = b2.Synapses(self.inputs, self.neurons, "w_in : 1 (constant)",
+                                                  on_pre="I_post += w_in", clock=clock, name="input_synapses")
+            pre, post = _block_indices(net.N_in, N, B)
+            self.input_synapses_obj.connect(i=pre, j=post)
+            self.input_synapses_obj.w_in = np.tile(net.W_in.T.reshape(-1), B)
+            return [self.inputs, self.input_synapses_obj]
+        # the jumps of I for this step, applied after the state update (synapses slot)
+        self.input_operation = self.neurons.run_regularly("I += input_current(t, i)", when="synapses",
+                                                          name="input_operation")
+        return [self.input_operation]
+
+    def _build_readout(self, b2, clock):
+        net, B = self.net, self.B
+        self.readout = b2.NeuronGroup(net.N_out * B, "y : 1\ntrial : integer (constant)\noutput : integer (constant)",
+                                      clock=clock, order=1, name="readout")
+        self.readout.trial = np.repeat(np.arange(B), net.N_out)
+        self.readout.output = np.tile(np.arange(net.N_out), B)
+        objects = [self.readout]
+        source = "r"
+        if net.readout == "max":
+            self.max_operation = self.neurons.run_regularly("rmax = rmax + (r - rmax) * int(r > rmax)",
+                                                            when="end", order=-2, name="max_operation")
+            objects.append(self.max_operation)
+            source = "rmax"
+        self.to_readout = b2.Synapses(self.neurons, self.readout,
+                                      f"w_out : 1 (constant)\ny_post = w_out * {source}_pre : 1 (summed)",
+                                      clock=clock, name="to_readout")
+        pre, post = _block_indices(net.N, net.N_out, B)
+        self.to_readout.connect(i=pre, j=post)
+        self.to_readout.w_out = np.tile(net.W_out.T.reshape(-1), B)
+        # the readout sums r at the end of the step, after resets and the running max
+        updater = self.to_readout.summed_updaters["y_post"]
+        updater.when, updater.order = "end", 0
+        objects.append(self.to_readout)
+        return objects
+
+    # -- inputs ------------------------------------------------------------
+    def input_jumps(self, inputs):
+        """Jumps of I per step and neuron, ``(T, B*N)``, from inputs ``(T, B, N_in)``.
+
+        Spikes add their weight; analog inputs are a current (W_in x dt/dt_model).
+        """
+        x = check_inputs(self.net, inputs, np.float64)
+        T, B, _ = x.shape
+        if B != self.B:
+            raise BrianModesError(f"inputs hold {B} trials; this circuit was built for {self.B}")
+        jumps = x.reshape(T * B, -1) @ self.net.W_in.T
+        if self.input_kind == "current":
+            jumps *= self.dt / self.net.dt
+        return jumps.reshape(T, B * self.net.N)
+
+    def _set_inputs(self, inputs):
+        import brian2 as b2
+
+        x = np.asarray(inputs)
+        if self.input_synapses:
+            x = check_inputs(self.net, x, np.float64)
+            if x.shape[1] != self.B:
+                raise BrianModesError(f"inputs hold {x.shape[1]} trials; this circuit was built for {self.B}")
+            if not np.all((x == 0) | (x == 1)):
+                raise BrianModesError("input_synapses=True needs 0/1 spike inputs")
+            steps, trials, channels = np.nonzero(x)
+            self.inputs.set_spikes(trials * self.net.N_in + channels, steps * self.dt * b2.second)
+            return x.shape[0]
+        jumps = self.input_jumps(x)
+        self.namespace["input_current"] = b2.TimedArray(jumps, dt=self.dt * b2.second)
+        return jumps.shape[0]
+
+    # -- running -------------------------------------------------------------
+    def run(self, inputs, target="numpy", report=None):
+        """Reset to the initial state and run the circuit on a batch of inputs.
+
+        Parameters
+        ----------
+        inputs : array (T, B, N_in)
+            At the simulation dt: 0/1 spikes or analog values (see ``input_kind``).
+        target : {'numpy', 'cython'}
+            Brian2's runtime code-generation target.
+
+        Returns
+        -------
+        BrianResult
+        """
+        import brian2 as b2
+
+        if target not in ("numpy", "cython"):
+            raise BrianModesError(f"runtime target must be 'numpy' or 'cython', got {target!r}; "
+                                  "for C++ standalone use brianmodes.brian.StandaloneRunner")
+        self.network.restore("initial")
+        n_steps = self._set_inputs(inputs)
+        previous = b2.prefs.codegen.target
+        b2.prefs.codegen.target = target
+        try:
+            self.network.run(n_steps * self.dt * b2.second, report=report, namespace={})
+        except Exception as err:  # a compiler or code-generation failure
+            if target == "cython" and "ompil" in str(err):
+                raise BrianModesError(f"Brian2 could not compile the Cython code ({err}); "
+                                      "use target='numpy', which needs no compiler") from None
+            raise
+        finally:
+            b2.prefs.codegen.target = previous
+        return self.collect(n_steps)
+
+    def collect(self, n_steps):
+        """Read spikes, outputs and recorded traces off the monitors."""
+        N, B, N_out = self.net.N, self.B, self.net.N_out
+        spikes = np.zeros((n_steps, B, N), bool)
+        idx = np.asarray(self.spike_monitor.i[:])
+        steps = np.rint(np.asarray(self.spike_monitor.t_[:]) / self.dt).astype(int)
+        spikes[steps, idx // N, idx % N] = True
+        if self.net.readout == "max":
+            outputs = np.asarray(self.readout.y[:]).reshape(B, N_out)
+        else:
+            outputs = np.asarray(self.readout_monitor.y[:]).T.reshape(n_steps, B, N_out)
+        traces = {}
+        if self.state_monitor is not None:
+            for name in self.state_monitor.record_variables:
+                values = np.asarray(getattr(self.state_monitor, name + "_")[:])  # (B*N, T)
+                traces[name] = values.T.reshape(-1, B, N)
+        return BrianResult(spikes=spikes, outputs=outputs, dt=self.dt, traces=traces)
+
+
+class BrianResult:
+    """Spikes ``(T, B, N)``, outputs and recorded traces ``(T, B, N)`` of a Brian2 run."""
+
+    def __init__(self, spikes, outputs, dt, traces=None):
+        self.spikes, self.outputs, self.dt = spikes, outputs, dt
+        self.traces = traces or {}
+
+    @property
+    def spike_count(self):
+        """Spikes per trial and neuron, ``(B, N)``."""
+        return self.spikes.sum(axis=0)
+
+    def rates(self):
+        """Mean rate of each neuron over trials and time, Hz ``(N,)``."""
+        return self.spikes.mean(axis=(0, 1)) / self.dt
+
+    def __repr__(self):
+        T, B, N = self.spikes.shape
+        return f"BrianResult({T} steps x {B} trials x {N} neurons, {int(self.spikes.sum())} spikes)"
