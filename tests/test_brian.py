@@ -1,0 +1,120 @@
+"""Brian2 against the numpy engine, spike for spike (the engine's 'brian2' discretization)."""
+
+import numpy as np
+import pytest
+
+from brianmodes import BrianModesError, ModeNetwork, simulate
+from brianmodes.brian import BrianCircuit, neuron_model
+from brianmodes.tasks import make_task
+
+N_TRIALS = 20
+
+
+def _strong(net):
+    """Trained-like weights: enough drive and recurrence for plenty of spikes."""
+    net.params["W_in"] *= 3
+    if "lam" in net.params:
+        net.params["lam"] *= 5
+    else:
+        net.params["W"] *= 2
+    return net
+
+
+def _assert_parity(net, x, res, atol=1e-9):
+    ref = simulate(net, x, record=("s", "v", "I", "r", "h"), dtype=np.float64)
+    assert ref.spikes.sum() > 100
+    assert int((res.spikes != ref.spikes).sum()) == 0, "spike mismatches"
+    np.testing.assert_allclose(res.outputs, ref.outputs, rtol=0, atol=1e-5)
+    for name, trace in res.traces.items():
+        np.testing.assert_allclose(trace, ref.traces[name], rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("recurrence", ["modes", "dense"])
+def test_digits_parity_numpy_target(recurrence):
+    task = make_task("digits")
+    net = _strong(task.make_network(N=40, P=3, seed=0, discretization="brian2"))
+    batch = task.sample(N_TRIALS, np.random.default_rng(0))
+    circuit = BrianCircuit(net, n_trials=N_TRIALS, recurrence=recurrence, input_kind="spikes", record=("v", "r"))
+    _assert_parity(net, batch.inputs, circuit.run(batch.inputs))
+
+
+@pytest.mark.parametrize("recurrence", ["modes", "dense"])
+def test_context_parity_numpy_target(recurrence):
+    task = make_task("context", n_steps=300, stim_off=200, switch_prob=0.5, switch_step=250)
+    net = _strong(task.make_network(N=40, P=3, seed=1, discretization="brian2"))
+    batch = task.sample(N_TRIALS, np.random.default_rng(1))
+    circuit = BrianCircuit(net, n_trials=N_TRIALS, recurrence=recurrence, input_kind="current", record=("v", "I"))
+    _assert_parity(net, batch.inputs, circuit.run(batch.inputs))
+
+
+@pytest.mark.parametrize("filter", ["single", "double", "double-ema"])
+@pytest.mark.parametrize("readout", ["max", "per_step"])
+def test_filters_and_readouts_parity(filter, readout):
+    rng = np.random.default_rng(2)
+    net = _strong(ModeNetwork(N=25, P=2, N_in=5, N_out=3, seed=2, filter=filter, readout=readout,
+                              discretization="brian2"))
+    x = (rng.random((80, 4, 5)) < 0.3).astype(float)
+    record = ("v", "r") if filter == "single" else ("v", "r", "h")
+    _assert_parity(net, x, BrianCircuit(net, n_trials=4, input_kind="spikes", record=record).run(x))
+
+
+def test_input_synapses_literal_circuit_parity():
+    rng = np.random.default_rng(3)
+    net = _strong(ModeNetwork(N=25, P=2, N_in=6, N_out=2, seed=3, discretization="brian2"))
+    x = (rng.random((60, 3, 6)) < 0.3).astype(float)
+    circuit = BrianCircuit(net, n_trials=3, input_kind="spikes", input_synapses=True, record=("v",))
+    assert circuit.inputs.name == "inputs" and len(circuit.input_synapses_obj) == 6 * 25 * 3
+    _assert_parity(net, x, circuit.run(x))
+
+
+def test_full_rank_network_runs_dense_only():
+    rng = np.random.default_rng(4)
+    net = _strong(ModeNetwork(N=20, P=20, N_in=4, N_out=1, parametrization="full", seed=4,
+                              readout="per_step", discretization="brian2"))
+    x = rng.normal(size=(80, 2, 4))
+    _assert_parity(net, x, BrianCircuit(net, n_trials=2, recurrence="dense").run(x))
+    with pytest.raises(BrianModesError, match="no modes"):
+        BrianCircuit(net, recurrence="modes")
+
+
+def test_circuit_can_be_rerun_and_reused():
+    rng = np.random.default_rng(5)
+    net = _strong(ModeNetwork(N=20, P=2, N_in=4, N_out=1, seed=5, readout="per_step", discretization="brian2"))
+    circuit = BrianCircuit(net, n_trials=2)
+    x1, x2 = rng.normal(size=(50, 2, 4)), rng.normal(size=(70, 2, 4))
+    a, b, a_again = circuit.run(x1), circuit.run(x2), circuit.run(x1)
+    assert b.spikes.shape == (70, 2, 20)
+    np.testing.assert_array_equal(a.spikes, a_again.spikes)
+    np.testing.assert_array_equal(b.spikes, simulate(net, x2, dtype=np.float64).traces.get("s", b.spikes))
+
+
+def test_objects_are_named_and_equations_printable():
+    net = ModeNetwork(N=10, P=2, N_in=3, N_out=2, discretization="brian2")
+    circuit = BrianCircuit(net, n_trials=2, record=("v",))
+    names = {obj.name for obj in circuit.network.objects}
+    assert {"neurons", "modes", "to_modes", "from_modes", "readout", "to_readout", "spike_monitor",
+            "state_monitor"} <= names
+    assert "dv/dt = (I - v) / tau_m" in circuit.equations
+    assert neuron_model(net)["reset"].startswith("v = 0")
+    assert str(circuit.neurons.namespace["tau_m"]) == "20. ms"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"recurrence": "sparse"}, "recurrence must be"), ({"input_kind": "rates"}, "input_kind must be"),
+    ({"n_trials": 0}, "n_trials"), ({"input_synapses": True, "input_kind": "current"}, "needs input_kind='spikes'"),
+    ({"recurrence": "dense", "max_memory": 1000}, "use recurrence='modes'"), ({"dt": "-1 ms"}, "dt must be positive")])
+def test_bad_circuit_arguments(kwargs, message):
+    net = ModeNetwork(N=10, P=2, N_in=3, N_out=1)
+    with pytest.raises(BrianModesError, match=message):
+        BrianCircuit(net, **kwargs)
+
+
+def test_wrong_number_of_trials_and_tanh_refused():
+    net = ModeNetwork(N=10, P=2, N_in=3, N_out=1, readout="per_step")
+    circuit = BrianCircuit(net, n_trials=2)
+    with pytest.raises(BrianModesError, match="built for 2"):
+        circuit.run(np.zeros((10, 3, 3)))
+    with pytest.raises(BrianModesError, match="target"):
+        circuit.run(np.zeros((10, 2, 3)), target="gpu")
+    with pytest.raises(BrianModesError, match="tanh"):
+        BrianCircuit(ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron="tanh"))
