@@ -73,7 +73,7 @@ def _constants(args):
 
 def build_parser():
     """The argument parser (exposed for documentation and tests)."""
-    from .network import FILTERS, NEURONS, PARAMETRIZATIONS, READOUTS
+    from .network import DISCRETIZATIONS, FILTERS, NEURONS, PARAMETRIZATIONS, READOUTS
     from .tasks import TASKS
     from .train import LOSSES, SURROGATES
 
@@ -92,6 +92,8 @@ def build_parser():
                        help="modes (low rank) or full (dense N x N baseline)")
     train.add_argument("--neuron", choices=NEURONS, default="lif", help="lif (spiking) or tanh (rate baseline)")
     train.add_argument("--filter", choices=FILTERS, help="spike filter (default: the task's published one)")
+    train.add_argument("--discretization", choices=DISCRETIZATIONS, default="brian2",
+                       help="brian2 (default: runs in Brian2 spike for spike) or published (the authors' update)")
     train.add_argument("--batches", type=_positive_int,
                        help="training budget in batches (default: " +
                             ", ".join(f"{k} {v}" for k, v in DEFAULT_BUDGET.items()) + ")")
@@ -135,6 +137,7 @@ def build_parser():
     imp.add_argument("--filter", choices=FILTERS, default="double")
     imp.add_argument("--readout", choices=READOUTS, default="max")
     imp.add_argument("--neuron", choices=NEURONS, default="lif")
+    imp.add_argument("--discretization", choices=DISCRETIZATIONS, default="brian2")
     imp.add_argument("--task", choices=sorted(TASKS), help="the task the weights are for (enables evaluate)")
     imp.add_argument("--data-dir", help="MNIST folder (with --task mnist)")
     _add_constants(imp)
@@ -188,7 +191,8 @@ def cmd_train(args):
     task = _task_from_args(args)
     out = Path(args.out or f"runs/{args.task}-N{args.N}-P{args.P}-seed{args.seed}")
     out.mkdir(parents=True, exist_ok=True)
-    net_kwargs = {"parametrization": args.parametrization, "neuron": args.neuron, **_constants(args)}
+    net_kwargs = {"parametrization": args.parametrization, "neuron": args.neuron,
+                  "discretization": args.discretization, **_constants(args)}
     if args.filter:
         net_kwargs["filter"] = args.filter
     net = task.make_network(N=args.N, P=args.P, seed=args.seed, **net_kwargs)
@@ -297,6 +301,7 @@ def cmd_import(args):
             task_config["data_dir"] = args.data_dir
         metadata["task"] = task_config
     net = ModeNetwork.from_arrays(filter=args.filter, readout=args.readout, neuron=args.neuron,
+                                  discretization=args.discretization,
                                   metadata=metadata, **arrays, **_constants(args))
     out = save(net, args.out)
     print(net)

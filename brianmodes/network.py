@@ -176,10 +176,12 @@ class ModeNetwork:
         2 and 10 ms). ``t_ref`` must be a whole number of steps.
     v_th : float
         Threshold (reset is to 0).
-    discretization : {'published', 'brian2'}
-        The discrete-time update of the numpy engine: ``published`` (SPEC
-        1.1) or ``brian2`` (the continuous-time equations integrated as
-        Brian2 integrates them; see :mod:`brianmodes.brian`).
+    discretization : {'brian2', 'published'}
+        The discrete-time update of the numpy engine. ``brian2`` (default):
+        the continuous-time equations of :mod:`brianmodes.brian.equations`
+        integrated as Brian2 integrates them, so that the trained network
+        runs in Brian2 spike for spike. ``published``: the update of the
+        authors' code (SPEC 1.1), which has no continuous-time form.
     params : dict of arrays, optional
         The trainable arrays (see :func:`param_shapes`); drawn from the
         published initialization when omitted.
@@ -201,7 +203,7 @@ class ModeNetwork:
     """
 
     def __init__(self, N, P, N_in, N_out, *, parametrization="modes", neuron="lif",
-                 filter="double", readout="max", discretization="published",
+                 filter="double", readout="max", discretization="brian2",
                  params=None, seed=None, metadata=None, **constants):
         self.N = _positive_int(N, "N", "the number of neurons")
         self.P = _positive_int(P, "P", "the number of modes")

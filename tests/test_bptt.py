@@ -127,7 +127,7 @@ def test_rate_regularizer_gradient_matches_finite_differences(discretization):
 @pytest.mark.parametrize("readout", ["max", "per_step"])
 def test_hard_spike_shortcut_equals_general_backward(filter, readout):
     """With 0/1 spikes, the shortcut m(1 - s_prev) = m and m u = v changes no gradient."""
-    net, x, targets, loss = _problem(filter=filter, readout=readout)
+    net, x, targets, loss = _problem(filter=filter, readout=readout, discretization="published")
     p, c = engine_params(net, np.float64), engine_constants(net)
     fwd = forward(net, x, store=("u", "v", "s", "r", "m", "k"), dtype=np.float64, params=p)
     assert fwd["count"].sum() > 0

@@ -10,7 +10,7 @@ def test_defaults_are_the_published_constants():
     assert (net.dt, net.tau_s, net.tau_m, net.tau_d, net.tau_r, net.t_ref) == (
         0.002, 0.010, 0.020, 0.030, 0.002, 0.010)
     assert net.v_th == 1.0 and net.n_ref == 5
-    assert net.filter == "double" and net.readout == "max" and net.discretization == "published"
+    assert net.filter == "double" and net.readout == "max" and net.discretization == "brian2"
 
 
 def test_parameter_counts_and_repr():

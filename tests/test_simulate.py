@@ -45,6 +45,7 @@ def transcription(net, x):
 
 def _random_case(seed, **kw):
     rng = np.random.default_rng(seed)
+    kw.setdefault("discretization", "published")
     net = ModeNetwork(N=40, P=4, N_in=6, N_out=3, seed=seed, **kw)
     net.params["W_in"] *= 3
     net.params["lam"] *= 5
@@ -68,7 +69,7 @@ def test_engine_equals_transcription(filter, readout, t_ref):
 
 
 def test_refractory_period_is_five_silent_steps():
-    net = ModeNetwork(N=1, P=1, N_in=1, N_out=1, params={
+    net = ModeNetwork(N=1, P=1, N_in=1, N_out=1, discretization="published", params={
         "W_in": np.array([[50.0]]), "xi_in": np.zeros((1, 1)), "lam": np.zeros(1),
         "xi_out": np.zeros((1, 1)), "W_out": np.ones((1, 1))})
     res = simulate(net, np.ones((40, 1, 1)), record=("s", "v"), dtype=np.float64)
