@@ -124,6 +124,14 @@ def build_parser():
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the input spikes / trials")
     evaluate.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument("--backend", choices=("numpy", "brian2"), default="numpy",
+                          help="numpy engine (default) or a Brian2 simulation")
+    evaluate.add_argument("--device", choices=("numpy", "cython", "cpp_standalone"), default="cpp_standalone",
+                          help="Brian2 device / code-generation target (with --backend brian2)")
+    evaluate.add_argument("--recurrence", choices=("modes", "dense"), default="modes",
+                          help="Brian2 recurrence: P mode units (default) or N^2 synapses")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=500,
+                          help="trials simulated side by side (Brian2: copies of the network)")
 
     info = sub.add_parser("info", help="describe a saved model")
     info.add_argument("model", help="model .npz file")
@@ -243,8 +251,19 @@ def cmd_evaluate(args):
     net = load(args.model)
     task = _load_task_for(net, args.data_dir)
     t0 = time.perf_counter()
-    metrics = task.evaluate(net, n_trials=args.trials, seed=args.seed, dtype=args.dtype, progress=not args.json)
-    metrics["seconds"] = time.perf_counter() - t0
+    if args.backend == "brian2":
+        from .brian import evaluate_brian2
+
+        if net.discretization != "brian2":
+            print(f"note: this model was trained with the {net.discretization!r} discretization; "
+                  "Brian2 simulates the continuous-time equations (discretization 'brian2')", file=sys.stderr)
+        metrics = evaluate_brian2(net, task, device=args.device, n_trials=args.trials, batch_size=args.batch_size,
+                                  seed=args.seed, recurrence=args.recurrence, progress=not args.json)
+    else:
+        metrics = task.evaluate(net, n_trials=args.trials, batch_size=args.batch_size, seed=args.seed,
+                                dtype=args.dtype, progress=not args.json)
+        metrics["seconds"] = time.perf_counter() - t0
+        metrics["trials_per_second"] = metrics["n_trials"] / metrics["seconds"]
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

@@ -118,3 +118,47 @@ def test_wrong_number_of_trials_and_tanh_refused():
         circuit.run(np.zeros((10, 2, 3)), target="gpu")
     with pytest.raises(BrianModesError, match="tanh"):
         BrianCircuit(ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron="tanh"))
+
+
+@pytest.mark.compiled
+def test_context_parity_cython_target():
+    task = make_task("context", n_steps=200, stim_off=150)
+    net = _strong(task.make_network(N=30, P=3, seed=6))
+    batch = task.sample(N_TRIALS, np.random.default_rng(6))
+    circuit = BrianCircuit(net, n_trials=N_TRIALS, input_kind="current", record=("v",))
+    _assert_parity(net, batch.inputs, circuit.run(batch.inputs, target="cython"))
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize("recurrence", ["modes", "dense"])
+def test_parity_cpp_standalone_build_once_run_many(recurrence):
+    from brianmodes.brian import StandaloneRunner
+
+    task = make_task("digits", n_steps=40)
+    net = _strong(task.make_network(N=30, P=3, seed=7))
+    rng = np.random.default_rng(7)
+    with StandaloneRunner(net, n_trials=N_TRIALS, n_steps=40, recurrence=recurrence, input_kind="spikes",
+                          record=("v",)) as runner:
+        build_dir = runner.directory
+        for _ in range(2):  # new inputs, same compiled program
+            batch = task.sample(N_TRIALS, rng)
+            _assert_parity(net, batch.inputs, runner.run(batch.inputs))
+        assert not [p for p in build_dir.iterdir() if p.name.startswith("results-")]
+    assert not build_dir.exists()
+    # the runtime device works again afterwards
+    x = task.sample(2, rng).inputs
+    _assert_parity(net, x, BrianCircuit(net, n_trials=2, input_kind="spikes").run(x))
+
+
+def test_evaluate_in_brian2_equals_numpy_engine():
+    from brianmodes.brian import evaluate_brian2
+
+    task = make_task("context", n_steps=200, stim_off=150)
+    net = _strong(task.make_network(N=30, P=2, seed=8))
+    ours = evaluate_brian2(net, task, device="numpy", n_trials=30, batch_size=12)
+    engine = task.evaluate(net, n_trials=30, batch_size=12, dtype=np.float64)
+    assert ours["n_trials"] == 30
+    for key in ("mse", "decision_accuracy", "rate_hz"):
+        assert ours[key] == pytest.approx(engine[key], abs=1e-9)
+    with pytest.raises(BrianModesError, match="device must be"):
+        evaluate_brian2(net, task, device="gpu")

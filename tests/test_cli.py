@@ -120,3 +120,12 @@ def test_import_bad_arrays_one_line(tmp_path):
     np.savez(arrays, W_in=np.zeros((5, 2)), W_out=np.zeros((1, 5)), weights=np.zeros(3))
     code, out, err = run_cli("import", arrays, "--out", tmp_path / "m.npz")
     assert code == 2 and "unexpected arrays weights" in err
+
+
+def test_evaluate_with_brian2_backend(trained, capsys):
+    assert main(["evaluate", str(trained / "model.npz"), "--backend", "brian2", "--device", "numpy",
+                 "--trials", "40", "--json"]) == 0
+    brian = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(trained / "model.npz"), "--trials", "40", "--json", "--dtype", "float64"]) == 0
+    engine = json.loads(capsys.readouterr().out)
+    assert brian["accuracy"] == engine["accuracy"] and brian["rate_hz"] == pytest.approx(engine["rate_hz"])

@@ -2,5 +2,8 @@
 
 from .circuit import BrianCircuit, BrianResult, dense_memory_bytes
 from .equations import neuron_model
+from .evaluate import DEVICES, evaluate_brian2
+from .standalone import StandaloneRunner
 
-__all__ = ["BrianCircuit", "BrianResult", "dense_memory_bytes", "neuron_model"]
+__all__ = ["BrianCircuit", "BrianResult", "dense_memory_bytes", "neuron_model", "StandaloneRunner",
+           "DEVICES", "evaluate_brian2"]

@@ -140,7 +140,11 @@ class BrianCircuit:
                                                    clock=clock, name="readout_monitor")
             objects.append(self.readout_monitor)
         self.network = b2.Network(*objects, name="circuit")
-        self.network.store("initial")
+        from brian2.devices.device import RuntimeDevice, get_device
+
+        self.standalone = not isinstance(get_device(), RuntimeDevice)
+        if not self.standalone:  # standalone programs always start from the initial state
+            self.network.store("initial")
 
     # -- construction ------------------------------------------------------
     def _check_dense_memory(self, max_memory):

@@ -54,6 +54,9 @@ class Task:
     default_batch_size = 256
     #: The metric that sums up performance (used in progress bars and reports).
     main_metric = "accuracy"
+    #: What the inputs are: 0/1 ``spikes`` or analog values (a ``current``);
+    #: decides how they enter a Brian2 simulation.
+    input_kind = "spikes"
 
     def sample(self, batch_size, rng):
         """A training batch of ``batch_size`` fresh trials drawn with ``rng``."""

@@ -40,6 +40,7 @@ class ContextTask(Task):
     filter = "double-ema"
     default_batch_size = 100
     main_metric = "decision_accuracy"
+    input_kind = "current"
 
     def __init__(self, n_steps=500, stim_on=50, stim_off=250, offset=0.5, noise_std=1.0,
                  switch_prob=0.0, switch_step=300):
