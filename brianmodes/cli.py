@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .errors import BrianModesError
 
 #: Training budget (batches) and batch size per task when not given.
@@ -132,6 +134,20 @@ def build_parser():
                           help="Brian2 recurrence: P mode units (default) or N^2 synapses")
     evaluate.add_argument("--batch-size", type=_positive_int, default=500,
                           help="trials simulated side by side (Brian2: copies of the network)")
+
+    sim = sub.add_parser("simulate", help="simulate a saved model in Brian2 and plot its activity",
+                         description="Simulate held-out trials of a model's task in Brian2, write a raster "
+                                     "and population-rate figure and a JSON file of results.")
+    sim.add_argument("model", help="model .npz file")
+    sim.add_argument("--trials", type=_positive_int, default=5, help="number of trials (default 5)")
+    sim.add_argument("--device", choices=("numpy", "cython", "cpp_standalone"), default="cython",
+                     help="Brian2 device / code-generation target (default cython)")
+    sim.add_argument("--dt", type=_time_arg, help="simulation time step, e.g. 0.1ms (default: the model's)")
+    sim.add_argument("--recurrence", choices=("modes", "dense"), default="modes")
+    sim.add_argument("--plot", help="figure file (PNG, PDF, SVG...)")
+    sim.add_argument("--results", help="JSON results file (default: beside the figure, or simulation.json)")
+    sim.add_argument("--seed", type=int, default=0, help="seed of the trials and input spikes")
+    sim.add_argument("--data-dir", help="MNIST folder, if different from the one used in training")
 
     info = sub.add_parser("info", help="describe a saved model")
     info.add_argument("model", help="model .npz file")
@@ -271,6 +287,55 @@ def cmd_evaluate(args):
     return 0
 
 
+def cmd_simulate(args):
+    from .brian.circuit import BrianCircuit
+    from .brian.inputs import resample_inputs, substeps
+    from .brian.standalone import StandaloneRunner
+    from .io import load
+
+    net = load(args.model)
+    task = _load_task_for(net, args.data_dir)
+    task.check_network(net)
+    dt = net.dt if args.dt is None else args.dt
+    k = substeps(net.dt, dt)
+    batch = next(iter(task.test_batches(batch_size=args.trials, n_trials=args.trials, seed=args.seed)))
+    x = resample_inputs(batch.inputs, k, task.input_kind, np.random.default_rng(args.seed + 1))
+    kwargs = {"recurrence": args.recurrence, "input_kind": task.input_kind, "dt": dt}
+    t0 = time.perf_counter()
+    if args.device == "cpp_standalone":
+        with StandaloneRunner(net, n_trials=batch.size, n_steps=x.shape[0], **kwargs) as runner:
+            result = runner.run(x)
+    else:
+        result = BrianCircuit(net, n_trials=batch.size, **kwargs).run(x, target=args.device)
+    seconds = time.perf_counter() - t0
+    outputs = result.outputs[k - 1::k] if net.readout == "per_step" else result.outputs
+    metrics = {key: float(np.mean(v)) for key, v in task.trial_metrics(outputs, batch).items()}
+    summary = {
+        "model": str(args.model), "device": args.device, "dt_ms": dt * 1e3, "recurrence": args.recurrence,
+        "trials": batch.size, "duration_ms": x.shape[0] * dt * 1e3, "seconds": round(seconds, 3),
+        "mean_rate_hz": float(result.rates().mean()), "metrics": metrics,
+        "spike_counts_per_trial": result.spike_count.sum(axis=1).tolist(),
+        "outputs": (outputs.tolist() if net.readout == "max" else outputs[-1].tolist()),
+    }
+    results_path = Path(args.results) if args.results else (
+        Path(args.plot).with_suffix(".json") if args.plot else Path("simulation.json"))
+    results_path.write_text(json.dumps(summary, indent=2))
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .plot import raster_figure
+
+        fig = raster_figure(result.spikes, dt, title=f"{Path(args.model).name}: trial 0 of {batch.size}, "
+                                                     f"Brian2 {args.device}, dt = {dt * 1e3:g} ms")
+        fig.savefig(args.plot, dpi=120)
+        print(f"figure written to {args.plot}")
+    print(f"simulated {batch.size} trials ({summary['duration_ms']:g} ms each) in {seconds:.1f} s; "
+          f"{_format_metrics(metrics)}; mean rate {summary['mean_rate_hz']:.1f} Hz")
+    print(f"results written to {results_path}")
+    return 0
+
+
 def cmd_info(args):
     from .io import load
 
@@ -328,7 +393,8 @@ def cmd_import(args):
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "info": cmd_info, "import": cmd_import}
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "simulate": cmd_simulate, "info": cmd_info,
+            "import": cmd_import}
 
 
 def main(argv=None):

@@ -162,3 +162,30 @@ def test_evaluate_in_brian2_equals_numpy_engine():
         assert ours[key] == pytest.approx(engine[key], abs=1e-9)
     with pytest.raises(BrianModesError, match="device must be"):
         evaluate_brian2(net, task, device="gpu")
+
+
+def test_resample_inputs_keeps_counts_and_charge():
+    from brianmodes.brian.inputs import resample_inputs, substeps
+
+    rng = np.random.default_rng(9)
+    spikes = (rng.random((50, 4, 6)) < 0.3).astype(float)
+    fine = resample_inputs(spikes, 5, "spikes", rng)
+    assert fine.shape == (250, 4, 6)
+    np.testing.assert_array_equal(fine.reshape(50, 5, 4, 6).sum(axis=1), spikes)
+    current = rng.normal(size=(50, 4, 6))
+    np.testing.assert_array_equal(resample_inputs(current, 4, "current")[::4], current)
+    assert substeps(0.002, 0.0001) == 20
+    with pytest.raises(BrianModesError, match="whole number"):
+        substeps(0.002, 0.0003)
+
+
+def test_finer_dt_keeps_context_performance_close():
+    """The same equations at dt/4: the trained behaviour carries over (not spike for spike)."""
+    from brianmodes.brian import evaluate_brian2
+
+    task = make_task("context", n_steps=200, stim_off=150)
+    net = _strong(task.make_network(N=30, P=2, seed=10))
+    coarse = evaluate_brian2(net, task, device="numpy", n_trials=20, batch_size=20)
+    fine = evaluate_brian2(net, task, device="numpy", n_trials=20, batch_size=20, dt="0.5 ms")
+    assert fine["dt"] == pytest.approx(0.0005)
+    assert abs(fine["rate_hz"] - coarse["rate_hz"]) < 0.25 * coarse["rate_hz"]

@@ -129,3 +129,18 @@ def test_evaluate_with_brian2_backend(trained, capsys):
     assert main(["evaluate", str(trained / "model.npz"), "--trials", "40", "--json", "--dtype", "float64"]) == 0
     engine = json.loads(capsys.readouterr().out)
     assert brian["accuracy"] == engine["accuracy"] and brian["rate_hz"] == pytest.approx(engine["rate_hz"])
+
+
+def test_simulate_writes_figure_and_results(trained, tmp_path):
+    plot = tmp_path / "raster.png"
+    assert main(["simulate", str(trained / "model.npz"), "--trials", "3", "--device", "numpy",
+                 "--dt", "1ms", "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    results = json.loads(plot.with_suffix(".json").read_text())
+    assert results["trials"] == 3 and results["dt_ms"] == 1.0 and len(results["outputs"]) == 3
+    assert results["mean_rate_hz"] > 0
+
+
+def test_simulate_bad_dt_one_line(trained):
+    code, out, err = run_cli("simulate", trained / "model.npz", "--dt", "0.3ms", "--device", "numpy")
+    assert code == 2 and "whole number" in err and len(err.strip().splitlines()) == 1

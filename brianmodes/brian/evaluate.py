@@ -14,14 +14,16 @@ DEVICES = ("numpy", "cython", "cpp_standalone")
 
 
 def evaluate_brian2(net, task, device="cpp_standalone", n_trials=None, batch_size=500, seed=0,
-                    recurrence="modes", progress=False):
+                    recurrence="modes", dt=None, progress=False):
     """Metrics of ``net`` on ``task``'s held-out trials, simulated in Brian2.
 
     ``batch_size`` copies of the network run side by side in one group (one
     per trial), inputs through a ``TimedArray``; with ``cpp_standalone`` the
     program is compiled once and re-run for every batch. The held-out trials
     (and their input spikes) are the same as :meth:`Task.evaluate` draws for
-    the same ``seed``, so the two are directly comparable.
+    the same ``seed``, so the two are directly comparable. With a ``dt``
+    finer than the model's, inputs are resampled by :func:`resample_inputs`
+    and per-step outputs are read at the end of every model step.
 
     Returns
     -------
@@ -37,14 +39,20 @@ def evaluate_brian2(net, task, device="cpp_standalone", n_trials=None, batch_siz
     >>> evaluate_brian2(net, task, device="numpy", n_trials=4)["n_trials"]   # doctest: +SKIP
     4
     """
+    from ..network import as_seconds
+    from .inputs import resample_inputs, substeps
+
     if device not in DEVICES:
         raise BrianModesError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     task.check_network(net)
+    dt = net.dt if dt is None else as_seconds(dt, "dt")
+    k = substeps(net.dt, dt)
+    rng = np.random.default_rng(seed + 1)
     t_start = time.perf_counter()
     n_total = task.n_test_trials(n_trials)
     B = int(min(batch_size, n_total))
-    kwargs = {"recurrence": recurrence, "input_kind": task.input_kind}
-    runner = StandaloneRunner(net, n_trials=B, n_steps=task.n_steps, **kwargs) if device == "cpp_standalone" \
+    kwargs = {"recurrence": recurrence, "input_kind": task.input_kind, "dt": dt}
+    runner = StandaloneRunner(net, n_trials=B, n_steps=task.n_steps * k, **kwargs) if device == "cpp_standalone" \
         else BrianCircuit(net, n_trials=B, **kwargs)
     build_seconds = time.perf_counter() - t_start
     per_trial, spikes, n = {}, 0, 0
@@ -56,11 +64,14 @@ def evaluate_brian2(net, task, device="cpp_standalone", n_trials=None, batch_siz
     t_run = time.perf_counter()
     try:
         for batch in batches:
-            x = batch.inputs
+            x = resample_inputs(batch.inputs, k, task.input_kind, rng)
             if batch.size < B:  # pad the last batch with silent trials, dropped below
                 x = np.concatenate([x, np.zeros((x.shape[0], B - batch.size, x.shape[2]), x.dtype)], axis=1)
             result = runner.run(x) if device == "cpp_standalone" else runner.run(x, target=device)
-            outputs = result.outputs[:, :batch.size] if net.readout == "per_step" else result.outputs[:batch.size]
+            if net.readout == "per_step":  # the output at the end of each model step
+                outputs = result.outputs[k - 1::k, :batch.size]
+            else:
+                outputs = result.outputs[:batch.size]
             for key, values in task.trial_metrics(outputs, batch).items():
                 per_trial.setdefault(key, []).append(np.asarray(values, dtype=np.float64))
             spikes += int(result.spikes[:, :batch.size].sum())
@@ -70,7 +81,7 @@ def evaluate_brian2(net, task, device="cpp_standalone", n_trials=None, batch_siz
             runner.close()
     run_seconds = time.perf_counter() - t_run
     metrics = {key: float(np.concatenate(v).mean()) for key, v in per_trial.items()}
-    metrics.update(n_trials=n, rate_hz=spikes / (n * net.N * task.n_steps * net.dt),
+    metrics.update(n_trials=n, dt=dt, rate_hz=spikes / (n * net.N * task.n_steps * net.dt),
                    seconds=time.perf_counter() - t_start, build_seconds=build_seconds,
                    trials_per_second=n / run_seconds)
     return metrics
