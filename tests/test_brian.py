@@ -189,3 +189,27 @@ def test_finer_dt_keeps_context_performance_close():
     fine = evaluate_brian2(net, task, device="numpy", n_trials=20, batch_size=20, dt="0.5 ms")
     assert fine["dt"] == pytest.approx(0.0005)
     assert abs(fine["rate_hz"] - coarse["rate_hz"]) < 0.25 * coarse["rate_hz"]
+
+
+def test_user_monitor_and_silencing_in_segments():
+    from brian2 import StateMonitor, ms
+
+    rng = np.random.default_rng(11)
+    net = _strong(ModeNetwork(N=20, P=2, N_in=4, N_out=1, seed=11, readout="per_step"))
+    x = rng.normal(size=(150, 2, 4)) + 0.5
+    circuit = BrianCircuit(net, n_trials=2)
+    monitor = StateMonitor(circuit.neurons, "v", record=[0, 1], when="end", name="my_monitor")
+    circuit.add(monitor)
+    intact = circuit.run(x)
+    assert np.array(monitor.v_).shape == (2, 150)
+    assert intact.spikes[50:100, 0].sum() > 0
+    n_steps = circuit.prepare(x)
+    circuit.network.run(100 * ms)
+    circuit.neurons.v_th[:20] = np.inf  # silence every neuron of trial 0
+    circuit.network.run(100 * ms)
+    circuit.neurons.v_th[:20] = net.v_th
+    circuit.network.run(100 * ms)
+    silenced = circuit.collect(n_steps)
+    assert silenced.spikes[50:100, 0].sum() == 0
+    np.testing.assert_array_equal(silenced.spikes[:50], intact.spikes[:50])  # same trials before
+    np.testing.assert_array_equal(silenced.spikes[:, 1], intact.spikes[:, 1])  # trial 1 untouched

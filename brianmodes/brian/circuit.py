@@ -267,6 +267,35 @@ class BrianCircuit:
         return jumps.shape[0]
 
     # -- running -------------------------------------------------------------
+    def add(self, *objects):
+        """Add your own Brian2 objects (monitors, operations) to the circuit's network.
+
+        They become part of the initial state that every run starts from.
+        """
+        if self.standalone:
+            raise BrianModesError("add objects before compiling: pass them when building a standalone program")
+        self.network.restore("initial")
+        self.network.add(*objects)
+        self.network.store("initial")
+
+    def prepare(self, inputs):
+        """Reset to the initial state (t = 0) and load inputs; returns the number of steps.
+
+        Use it to run an experiment in segments with ``circuit.network.run(duration)``,
+        changing parameters in between, then read the results with :meth:`collect`.
+
+        Examples
+        --------
+        >>> n_steps = circuit.prepare(x)                       # doctest: +SKIP
+        >>> circuit.network.run(300 * ms)                      # doctest: +SKIP
+        >>> circuit.neurons.v_th[silenced] = np.inf            # doctest: +SKIP
+        >>> circuit.network.run(200 * ms)                      # doctest: +SKIP
+        """
+        if self.standalone:
+            raise BrianModesError("a standalone program is prepared by StandaloneRunner")
+        self.network.restore("initial")
+        return self._set_inputs(inputs)
+
     def run(self, inputs, target="numpy", report=None):
         """Reset to the initial state and run the circuit on a batch of inputs.
 
@@ -286,8 +315,7 @@ class BrianCircuit:
         if target not in ("numpy", "cython"):
             raise BrianModesError(f"runtime target must be 'numpy' or 'cython', got {target!r}; "
                                   "for C++ standalone use brianmodes.brian.StandaloneRunner")
-        self.network.restore("initial")
-        n_steps = self._set_inputs(inputs)
+        n_steps = self.prepare(inputs)
         previous = b2.prefs.codegen.target
         b2.prefs.codegen.target = target
         try:

@@ -1,0 +1,49 @@
+"""Task performance of trained models simulated in Brian2 at finer time steps (issue 3).
+
+The Brian2 equations are the model's continuous-time equations; at the model's dt they are
+exactly the training model, at finer dt a better approximation of the continuous system.
+Inputs are resampled (analog inputs held, each input spike moved to a random sub-step).
+
+    .venv/bin/python benchmarks/dt_sweep.py MODEL [MODEL ...] [--dts 2 1 0.5 0.1] [--trials 500]
+        [--data-dir ../shared/data/mnist] [--device cpp_standalone]
+"""
+
+import argparse
+
+from brianmodes import load
+from brianmodes.brian import evaluate_brian2
+from brianmodes.tasks import make_task
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--dts", type=float, nargs="+", default=[2.0, 1.0, 0.5, 0.1], help="in ms")
+    parser.add_argument("--trials", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=250)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--device", default="cpp_standalone")
+    args = parser.parse_args()
+    rows = []
+    for path in args.models:
+        net = load(path)
+        config = dict(net.metadata["task"])
+        if args.data_dir and config["name"] == "mnist":
+            config["data_dir"] = args.data_dir
+        task = make_task(config)
+        for dt_ms in args.dts:
+            m = evaluate_brian2(net, task, device=args.device, n_trials=args.trials,
+                                batch_size=args.batch_size, dt=dt_ms * 1e-3)
+            result = (f"accuracy {100 * m['accuracy']:.2f} %" if "accuracy" in m else
+                      f"MSE {m['mse']:.4f}, decision accuracy {100 * m['decision_accuracy']:.1f} %")
+            rows.append((path, task.name, dt_ms, result, m["rate_hz"], m["seconds"]))
+            print(rows[-1], flush=True)
+    print(f"\nBrian2 ({args.device}), {args.trials} held-out trials per entry\n")
+    print("| model | task | dt (ms) | result | mean rate (Hz) | time (s) |")
+    print("|---|---|---|---|---|---|")
+    for path, name, dt_ms, result, rate, sec in rows:
+        print(f"| {path} | {name} | {dt_ms:g} | {result} | {rate:.1f} | {sec:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
