@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from brianmodes import save
+from brianmodes import load, save
 from brianmodes.tasks import make_task
 from brianmodes.train.trainer import Trainer
 
@@ -28,10 +28,21 @@ def main():
     parser.add_argument("--batches", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/reproduce-mnist")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="re-evaluate the models saved in --out instead of training")
     args = parser.parse_args()
     task = make_task("mnist", data_dir=args.data_dir)
     rows = []
     for P in args.P:
+        path = Path(args.out) / f"mnist-N{args.N}-P{P}-seed{args.seed}.npz"
+        if args.evaluate_only:
+            net = load(path)
+            metrics = task.evaluate(net)
+            row = (P, 100 * metrics["accuracy"], PUBLISHED_N100.get(P) if args.N == 100 else None,
+                   metrics["rate_hz"], net.metadata["train_seconds"], float("nan"))
+            rows.append(row)
+            print(row, flush=True)
+            continue
         net = task.make_network(N=args.N, P=P, seed=args.seed, discretization="published")
         t0 = time.perf_counter()
         trainer = Trainer(n_batches=args.batches, batch_size=256, seed=args.seed, progress=True).fit(net, task)
@@ -40,7 +51,7 @@ def main():
         net.metadata.update(metrics=metrics, batches=args.batches, train_seconds=round(seconds, 1),
                             command=f"python benchmarks/reproduce_mnist.py --P {P} --batches {args.batches} "
                                     f"--seed {args.seed}")
-        save(net, Path(args.out) / f"mnist-N{args.N}-P{P}-seed{args.seed}.npz")
+        save(net, path)
         row = (P, 100 * metrics["accuracy"], PUBLISHED_N100.get(P) if args.N == 100 else None,
                metrics["rate_hz"], seconds, trainer.history_[-1]["loss"])
         rows.append(row)

@@ -143,3 +143,13 @@ def test_real_mnist_task(mnist_dir):
     assert len(task.train_labels) == 60000 and len(task.test_labels) == 10000
     assert task.train_images.shape == (60000, 784)
     assert 0.12 < task.train_images.mean() < 0.14
+
+
+@pytest.mark.parametrize("name", ["digits", "context"])
+def test_held_out_trials_do_not_depend_on_batch_size(name):
+    task = make_task(name)
+    a = np.concatenate([b.inputs for b in task.test_batches(batch_size=7, n_trials=20, seed=3)], axis=1)
+    b = np.concatenate([b.inputs for b in task.test_batches(batch_size=20, n_trials=20, seed=3)], axis=1)
+    np.testing.assert_array_equal(a, b)
+    c = next(task.test_batches(batch_size=20, n_trials=20, seed=4)).inputs
+    assert not np.array_equal(b, c)

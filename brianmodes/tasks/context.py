@@ -86,11 +86,15 @@ class ContextTask(Task):
         return 500 if n_trials is None else int(n_trials)
 
     def test_batches(self, batch_size=500, n_trials=None, seed=0):
-        """``n_trials`` (default 500) trials drawn from ``seed``: the same ones every call."""
-        rng = np.random.default_rng(seed)
+        """``n_trials`` (default 500) held-out trials: trial i is drawn from a generator
+        seeded with ``(seed, i)``, the same whatever the batch size."""
         n = self.n_test_trials(n_trials)
         for start in range(0, n, batch_size):
-            yield self.sample(min(batch_size, n - start), rng)
+            trials = [self.sample(1, np.random.default_rng([seed, i]))
+                      for i in range(start, min(start + batch_size, n))]
+            yield Batch(inputs=np.concatenate([t.inputs for t in trials], axis=1),
+                        targets=np.concatenate([t.targets for t in trials], axis=1), mask=None,
+                        info={key: np.concatenate([t.info[key] for t in trials]) for key in trials[0].info})
 
     def decision_window(self, switched):
         """First step of the period over which the decision of each trial is read."""

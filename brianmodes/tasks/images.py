@@ -53,12 +53,20 @@ class RateCodedImages(Task):
         return len(self.test_labels) if n_trials is None else min(int(n_trials), len(self.test_labels))
 
     def test_batches(self, batch_size=500, n_trials=None, seed=0):
-        """The test images in order (first ``n_trials`` of them), rate-coded with ``seed``."""
-        rng = np.random.default_rng(seed)
+        """The test images in order (first ``n_trials`` of them), rate-coded.
+
+        Image i's spikes are drawn from a generator seeded with ``(seed, i)``,
+        so they do not depend on the batch size.
+        """
         n = self.n_test_trials(n_trials)
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            yield self._batch(self.test_images[start:stop], self.test_labels[start:stop], rng)
+            inputs = np.empty((self.n_steps, stop - start, self.n_in), np.float32)
+            for j, i in enumerate(range(start, stop)):
+                bernoulli_spikes(self.test_images[i:i + 1], self.n_steps, np.random.default_rng([seed, i]),
+                                 out=inputs[:, j:j + 1])
+            labels = self.test_labels[start:stop]
+            yield Batch(inputs=inputs, targets=labels, info={"labels": labels})
 
     def trial_metrics(self, outputs, batch):
         """``accuracy``: 1 where the largest output is the label."""
