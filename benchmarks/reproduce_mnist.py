@@ -62,7 +62,8 @@ def main():
     print("| P | test accuracy (%) | published (%) | mean rate (Hz) | training time (s) | final batch loss |")
     print("|---|---|---|---|---|---|")
     for P, acc, pub, rate, sec, loss in rows:
-        print(f"| {P} | {acc:.2f} | {pub if pub is not None else '-'} | {rate:.1f} | {sec:.0f} | {loss:.3f} |")
+        print(f"| {P} | {acc:.2f} | {pub if pub is not None else '-'} | {rate:.1f} | {sec:.0f} | "
+              f"{'-' if loss != loss else f'{loss:.3f}'} |")
 
 
 if __name__ == "__main__":

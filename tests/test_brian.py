@@ -63,7 +63,7 @@ def test_input_synapses_literal_circuit_parity():
     net = _strong(ModeNetwork(N=25, P=2, N_in=6, N_out=2, seed=3, discretization="brian2"))
     x = (rng.random((60, 3, 6)) < 0.3).astype(float)
     circuit = BrianCircuit(net, n_trials=3, input_kind="spikes", input_synapses=True, record=("v",))
-    assert circuit.inputs.name == "inputs" and len(circuit.input_synapses_obj) == 6 * 25 * 3
+    assert circuit.inputs.name == "inputs" and len(circuit.input_synapses) == 6 * 25 * 3
     _assert_parity(net, x, circuit.run(x))
 
 

@@ -74,6 +74,12 @@ class BrianCircuit:
     max_memory : float, optional
         Refuse to build a ``dense`` circuit whose synapses would need more
         bytes than this (default: half of the physical memory).
+    refractory : float or Brian2 quantity, optional
+        Refractory period (default: the network's ``t_ref``). Brian2 counts
+        it from the start of the step in which v crossed threshold, so the
+        membrane is clamped for ``refractory - dt`` after a spike; to keep a
+        model trained at dt_model with the same dead time at a finer dt, pass
+        ``t_ref - dt_model + dt``.
 
     Examples
     --------
@@ -85,7 +91,7 @@ class BrianCircuit:
     """
 
     def __init__(self, net, n_trials=1, recurrence="modes", dt=None, input_kind="current",
-                 input_synapses=False, record=(), record_outputs=None, max_memory=None):
+                 input_synapses=False, record=(), record_outputs=None, max_memory=None, refractory=None):
         import brian2 as b2
 
         from ..network import as_seconds
@@ -104,11 +110,13 @@ class BrianCircuit:
         self.dt = net.dt if dt is None else as_seconds(dt, "dt")
         if not self.dt > 0:
             raise BrianModesError(f"dt must be positive, got {self.dt!r}")
-        self.input_kind, self.input_synapses = input_kind, input_synapses
+        self.input_kind = input_kind
         N, P, B = net.N, net.P, self.B
         if recurrence == "dense":
             self._check_dense_memory(max_memory)
         model = neuron_model(net)
+        if refractory is not None:
+            model["refractory"] = as_seconds(refractory, "refractory") * b2.second
         self.equations = model["equations"]
         self.namespace = dict(model["namespace"])
         self.namespace["input_current"] = b2.TimedArray(np.zeros((1, N * B)), dt=self.dt * b2.second)
@@ -123,7 +131,7 @@ class BrianCircuit:
         self.neurons.neuron = np.tile(np.arange(N), B)
         objects = [self.neurons]
         objects += self._build_recurrence(b2, clock)
-        objects += self._build_inputs(b2, clock)
+        objects += self._build_inputs(b2, clock, input_synapses)
         objects += self._build_readout(b2, clock)
         self.spike_monitor = b2.SpikeMonitor(self.neurons, name="spike_monitor")
         objects.append(self.spike_monitor)
@@ -193,17 +201,17 @@ class BrianCircuit:
         self.from_modes.loading = np.tile(net.xi_in.T.reshape(-1), B)
         return [self.modes, self.to_modes, self.from_modes]
 
-    def _build_inputs(self, b2, clock):
+    def _build_inputs(self, b2, clock, literal):
         net, N, B = self.net, self.net.N, self.B
-        self.inputs = self.input_synapses_obj = None
-        if self.input_synapses:
+        self.inputs = self.input_synapses = None
+        if literal:
             self.inputs = b2.SpikeGeneratorGroup(net.N_in * B, [], [] * b2.second, clock=clock, name="inputs")
-            self.input_synapses_obj = b2.Synapses(self.inputs, self.neurons, "w_in : 1 (constant)",
+            self.input_synapses = b2.Synapses(self.inputs, self.neurons, "w_in : 1 (constant)",
                                                   on_pre="I_post += w_in", clock=clock, name="input_synapses")
             pre, post = _block_indices(net.N_in, N, B)
-            self.input_synapses_obj.connect(i=pre, j=post)
-            self.input_synapses_obj.w_in = np.tile(net.W_in.T.reshape(-1), B)
-            return [self.inputs, self.input_synapses_obj]
+            self.input_synapses.connect(i=pre, j=post)
+            self.input_synapses.w_in = np.tile(net.W_in.T.reshape(-1), B)
+            return [self.inputs, self.input_synapses]
         # the jumps of I for this step, applied after the state update (synapses slot)
         self.input_operation = self.neurons.run_regularly("I += input_current(t, i)", when="synapses",
                                                           name="input_operation")
@@ -253,7 +261,7 @@ class BrianCircuit:
         import brian2 as b2
 
         x = np.asarray(inputs)
-        if self.input_synapses:
+        if self.input_synapses is not None:
             x = check_inputs(self.net, x, np.float64)
             if x.shape[1] != self.B:
                 raise BrianModesError(f"inputs hold {x.shape[1]} trials; this circuit was built for {self.B}")

@@ -14,7 +14,7 @@ DEVICES = ("numpy", "cython", "cpp_standalone")
 
 
 def evaluate_brian2(net, task, device="cpp_standalone", n_trials=None, batch_size=500, seed=0,
-                    recurrence="modes", dt=None, progress=False):
+                    recurrence="modes", dt=None, refractory=None, progress=False):
     """Metrics of ``net`` on ``task``'s held-out trials, simulated in Brian2.
 
     ``batch_size`` copies of the network run side by side in one group (one
@@ -51,7 +51,7 @@ def evaluate_brian2(net, task, device="cpp_standalone", n_trials=None, batch_siz
     t_start = time.perf_counter()
     n_total = task.n_test_trials(n_trials)
     B = int(min(batch_size, n_total))
-    kwargs = {"recurrence": recurrence, "input_kind": task.input_kind, "dt": dt}
+    kwargs = {"recurrence": recurrence, "input_kind": task.input_kind, "dt": dt, "refractory": refractory}
     runner = StandaloneRunner(net, n_trials=B, n_steps=task.n_steps * k, **kwargs) if device == "cpp_standalone" \
         else BrianCircuit(net, n_trials=B, **kwargs)
     build_seconds = time.perf_counter() - t_start
