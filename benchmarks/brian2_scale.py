@@ -24,6 +24,20 @@ def peak_mib():
     return self_kib / 1024, child_kib / 1024
 
 
+def bytes_per_dense_synapse(N=2000):
+    """Resident memory per synapse of a dense circuit (runtime device), after one short run."""
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+
+    net = ModeNetwork(N=N, P=2, N_in=2, N_out=1, parametrization="full", readout="per_step", seed=0)
+    before = rss()
+    circuit = BrianCircuit(net, n_trials=1, recurrence="dense")
+    built = rss()
+    circuit.run(np.zeros((5, 1, 2)))
+    return len(circuit.recurrent), (built - before) / len(circuit.recurrent), (rss() - before) / len(circuit.recurrent)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--N", type=int, default=100_000)
@@ -31,6 +45,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--device", default="cpp_standalone", choices=("cpp_standalone", "cython", "numpy"))
     args = parser.parse_args()
+    # first, while the process is fresh (later, freed memory would be reused and hide the cost)
+    n_syn, built, ran = bytes_per_dense_synapse()
+    print(f"dense synapses measured: {n_syn:,} synapses, {built:.0f} bytes each after building, "
+          f"{ran:.0f} after a run\n")
     net = ModeNetwork(N=args.N, P=args.P, N_in=4, N_out=2, readout="per_step", filter="double-ema", seed=0)
     net.params["W_in"] *= 3
     n_steps = int(round(args.seconds / net.dt))

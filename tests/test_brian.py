@@ -213,3 +213,20 @@ def test_user_monitor_and_silencing_in_segments():
     assert silenced.spikes[50:100, 0].sum() == 0
     np.testing.assert_array_equal(silenced.spikes[:50], intact.spikes[:50])  # same trials before
     np.testing.assert_array_equal(silenced.spikes[:, 1], intact.spikes[:, 1])  # trial 1 untouched
+
+
+@pytest.mark.compiled
+def test_failed_standalone_compile_names_the_alternative():
+    import brian2
+    from brianmodes.brian import StandaloneRunner
+
+    net = ModeNetwork(N=5, P=1, N_in=2, N_out=1, readout="per_step")
+    make_args = brian2.prefs.devices.cpp_standalone.extra_make_args_unix
+    brian2.prefs.devices.cpp_standalone.extra_make_args_unix = make_args + ["CXX=/nonexistent/compiler"]
+    try:
+        with pytest.raises(BrianModesError, match="'cython' or 'numpy'"):
+            StandaloneRunner(net, n_trials=1, n_steps=5)
+    finally:
+        brian2.prefs.devices.cpp_standalone.extra_make_args_unix = make_args
+    # and the runtime device still works
+    BrianCircuit(net).run(np.zeros((5, 1, 2)))

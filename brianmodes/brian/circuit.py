@@ -26,8 +26,10 @@ from .equations import neuron_model
 
 RECURRENCES = ("modes", "dense")
 INPUT_KINDS = ("spikes", "current")
-#: Bytes Brian2 needs per synapse (indices, weight, bookkeeping), measured roughly.
-BYTES_PER_SYNAPSE = 60
+#: Bytes Brian2 needs per dense synapse (indices, weight, bookkeeping, the stored initial
+#: state): 92 after building and 100 after a run, measured with 4 million synapses
+#: (``benchmarks/brian2_scale.py``).
+BYTES_PER_SYNAPSE = 100
 
 
 def _block_indices(n_pre, n_post, n_trials):
