@@ -29,7 +29,7 @@ def resample_inputs(x, k, kind, rng=None):
     Examples
     --------
     >>> x = np.zeros((2, 1, 1)); x[1, 0, 0] = 1
-    >>> resample_inputs(x, 4, "spikes", np.random.default_rng(0)).sum()
+    >>> float(resample_inputs(x, 4, "spikes", np.random.default_rng(0)).sum())
     1.0
     """
     x = np.asarray(x)
