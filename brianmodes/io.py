@@ -130,14 +130,53 @@ def save(network, path):
     return path
 
 
+ZOO = Path(__file__).resolve().parent / "models"
+
+
+def available_models():
+    """Names and model cards of the trained networks that ship with brianmodes.
+
+    Returns
+    -------
+    dict
+        Name to model card (configuration, training command, data, metrics, date).
+
+    Examples
+    --------
+    >>> "context-N100-P3" in available_models()
+    True
+    """
+    return {p.stem: json.loads(p.read_text()) for p in sorted(ZOO.glob("*.json"))
+            if (ZOO / (p.stem + ".npz")).exists()}
+
+
 def load(path):
-    """Load a network saved by :func:`save`.
+    """Load a network saved by :func:`save`, or a shipped model by name.
+
+    Parameters
+    ----------
+    path : str or Path
+        A model file, or the name of a shipped model (``"context-N100-P3"``;
+        see :func:`available_models`).
 
     Raises
     ------
     BrianModesError
         If the file is missing, truncated, edited or of a newer schema.
+
+    Examples
+    --------
+    >>> load("context-N100-P3").metadata["task"]["name"]
+    'context'
     """
+    candidate = Path(path)
+    if not candidate.exists() and candidate.suffix == "" and len(candidate.parts) == 1:
+        zoo_file = ZOO / f"{candidate.name}.npz"
+        if zoo_file.exists():
+            path = zoo_file
+        elif not candidate.with_suffix(".npz").exists():
+            names = ", ".join(available_models()) or "none"
+            raise BrianModesError(f"no model file or shipped model named {str(path)!r}; shipped models: {names}")
     header, arrays = read_npz_checked(path)
     try:
         return ModeNetwork(**header["config"], params=arrays, metadata=header.get("metadata", {}))
