@@ -149,6 +149,16 @@ def build_parser():
     sim.add_argument("--seed", type=int, default=0, help="seed of the trials and input spikes")
     sim.add_argument("--data-dir", help="MNIST folder, if different from the one used in training")
 
+    rep = sub.add_parser("reproduce", help="run the paper's experiments and write a markdown report",
+                         description="Train and analyse the paper's models at a chosen scale (quick: minutes; "
+                                     "full: the SPEC tables) and write report.md with our numbers beside the "
+                                     "published ones. Finished models in the output folder are reused.")
+    rep.add_argument("--scale", choices=("quick", "full", "tiny"), default="quick")
+    rep.add_argument("--data-dir", help="MNIST folder (without it, the built-in 8x8 digits stand in)")
+    rep.add_argument("--out", help="output folder (default reports/reproduce-SCALE)")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--quiet", action="store_true", help="no progress bars")
+
     info = sub.add_parser("info", help="describe a saved model")
     info.add_argument("model", help="model .npz file")
     info.add_argument("--json", action="store_true", help="print configuration and metadata as JSON")
@@ -336,6 +346,15 @@ def cmd_simulate(args):
     return 0
 
 
+def cmd_reproduce(args):
+    from .reproduce import reproduce
+
+    report = reproduce(scale=args.scale, data_dir=args.data_dir, out=args.out, seed=args.seed,
+                       progress=not args.quiet)
+    print(f"report written to {report}")
+    return 0
+
+
 def cmd_info(args):
     from .io import load
 
@@ -394,7 +413,7 @@ def cmd_import(args):
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "simulate": cmd_simulate, "info": cmd_info,
-            "import": cmd_import}
+            "import": cmd_import, "reproduce": cmd_reproduce}
 
 
 def main(argv=None):
