@@ -1,0 +1,201 @@
+"""Write the tutorial notebooks in notebooks/ from the cell lists below (outputs are not stored).
+
+Every notebook reads ``BRIANMODES_QUICK=1`` from the environment to run at small sizes;
+the test suite executes them that way (tests/test_notebooks.py).
+
+    .venv/bin/python tools/make_notebooks.py
+"""
+
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parents[1] / "notebooks"
+
+SETUP = '''import os
+import numpy as np
+import matplotlib.pyplot as plt
+
+QUICK = os.environ.get("BRIANMODES_QUICK") == "1"   # small sizes, for the test suite
+%matplotlib inline'''
+
+NOTEBOOKS = {
+    "01_quick_start.ipynb": [
+        ("md", "# Quick start: train a mode network, run it in Brian2, look at its modes\n\n"
+               "A recurrent network of N LIF neurons whose weight matrix has rank P: "
+               "W = xi_in diag(lambda) xi_out^T. We train it on the built-in 8x8 digits, "
+               "simulate the trained circuit in Brian2 and project its activity onto the modes."),
+        ("code", SETUP),
+        ("code", '''from brianmodes import simulate, save, load
+from brianmodes.tasks import make_task
+from brianmodes.train.trainer import Trainer
+
+task = make_task("digits")
+net = task.make_network(N=100 if not QUICK else 40, P=3, seed=0)
+net'''),
+        ("md", "Training: surrogate-gradient BPTT in numpy, Adam, a progress bar. About 20 s at full size."),
+        ("code", '''trainer = Trainer(n_batches=2000 if not QUICK else 40, batch_size=64, progress=not QUICK).fit(net, task)
+loss = [row["loss"] for row in trainer.history_]
+plt.plot(loss); plt.xlabel("batch"); plt.ylabel("cross-entropy"); plt.show()
+task.evaluate(net)'''),
+        ("md", "## The same network in Brian2\n\nThe trained circuit becomes Brian2 objects "
+               "(NeuronGroup `neurons`, mode units `modes`, Synapses `to_modes`/`from_modes`, a readout). "
+               "With the default `brian2` discretization it produces the numpy engine's spikes exactly."),
+        ("code", '''from brianmodes.brian import BrianCircuit
+from brianmodes.plot import raster_figure
+
+batch = next(task.test_batches(batch_size=8, n_trials=8))
+circuit = BrianCircuit(net, n_trials=8, input_kind="spikes", record=("v", "r"))
+print(circuit.equations)
+result = circuit.run(batch.inputs)            # numpy target: no compiler needed
+engine = simulate(net, batch.inputs, record=("s",), dtype=np.float64)
+print("spike mismatches Brian2 vs numpy engine:", int((result.spikes != engine.spikes).sum()))
+raster_figure(result.spikes, net.dt, title="Brian2, trial 0"); plt.show()'''),
+        ("md", "## Activity in mode space\n\nkappa_in(t) = xi_in^T r(t): P numbers per time step."),
+        ("code", '''from brianmodes.analysis import project_on_modes, mode_vs_pca_variance
+
+kappa = project_on_modes(net, result.traces["r"], "in")
+labels = batch.targets
+fig, ax = plt.subplots()
+for k in range(3):
+    ax.plot(np.arange(kappa.shape[0]) * net.dt * 1e3, kappa[:, :, k].mean(axis=1), label=f"mode {k}")
+ax.set_xlabel("time (ms)"); ax.legend(); plt.show()
+mode_vs_pca_variance(net, result.traces["r"])'''),
+    ],
+    "02_digits_and_mnist.ipynb": [
+        ("md", "# Digits and MNIST: accuracy against P, the importance power law, pruning\n\n"
+               "With an MNIST folder (`MNIST_DIR`) this uses MNIST, otherwise the built-in 8x8 digits. "
+               "For the paper's full tables run `brianmodes reproduce --scale full --data-dir DIR`."),
+        ("code", SETUP + '''
+MNIST_DIR = os.environ.get("MNIST_DIR")'''),
+        ("code", '''from brianmodes.tasks import make_task
+from brianmodes.train.trainer import Trainer
+
+task = make_task("mnist", data_dir=MNIST_DIR) if MNIST_DIR and not QUICK else make_task("digits")
+Ps = [1, 3, 10, 30] if not QUICK else [1, 8]
+batches = (3000 if task.name == "mnist" else 1500) if not QUICK else 30
+nets, accuracy = {}, {}
+for P in Ps:
+    nets[P] = task.make_network(N=100 if not QUICK else 30, P=P, seed=0)
+    Trainer(n_batches=batches, progress=not QUICK).fit(nets[P], task)
+    accuracy[P] = 100 * task.evaluate(nets[P], n_trials=None if not QUICK else 100)["accuracy"]
+accuracy'''),
+        ("code", '''from brianmodes.plot import plot_accuracy_vs_modes
+from brianmodes.reproduce import PUBLISHED_MNIST
+
+N = nets[Ps[0]].N
+plot_accuracy_vs_modes({N: accuracy}, published={100: PUBLISHED_MNIST[100]} if task.name == "mnist" else None)
+plt.show()'''),
+        ("md", "## Mode importance\n\ntau_mu = gamma (||xi_in_mu|| + ||xi_out_mu||) + |lambda_mu|, sorted, "
+               "against rank on log-log axes with two fitted power laws (published for MNIST, N=100, P=30: "
+               "slopes -0.10 and -0.12)."),
+        ("code", '''from brianmodes.analysis import mode_importance, fit_piecewise_power_law
+from brianmodes.plot import plot_importance
+
+big = nets[max(Ps)]
+fit = fit_piecewise_power_law(mode_importance(big))
+plot_importance(fit); plt.show()
+fit["breakpoint"], fit["slopes"]'''),
+        ("md", "## Pruning: remove modes least-important first, most-important first, at random"),
+        ("code", '''from brianmodes.analysis import pruning_curve
+from brianmodes.plot import plot_pruning
+
+curve = pruning_curve(big, task, counts=None if not QUICK else [0, 4, 8], n_random=3 if not QUICK else 1,
+                      n_trials=1000 if not QUICK else 50)
+plot_pruning(curve); plt.show()'''),
+    ],
+    "03_context_task.ipynb": [
+        ("md", "# Context-dependent integration: outputs, mode-space attractors, a context switch\n\n"
+               "Two noisy stimuli and a context cue; the network reports the sign of the cued stimulus "
+               "(after Mante et al. 2013). We use the shipped model `context-N100-P3`."),
+        ("code", SETUP),
+        ("code", '''from brianmodes import load, simulate
+from brianmodes.tasks import make_task
+
+net = load("context-N100-P3")
+task = make_task(net.metadata["task"])
+print(net)
+task.evaluate(net, n_trials=500 if not QUICK else 50)'''),
+        ("code", '''from brianmodes.plot import plot_outputs_by_condition
+
+n = 200 if not QUICK else 40
+batch = next(task.test_batches(batch_size=n, n_trials=n))
+res = simulate(net, batch.inputs, record=("r", "v"))
+conditions = 2 * batch.info["context"] + (batch.targets[-1, :, 0] > 0)
+names = {0: "cue 1, -", 1: "cue 1, +", 2: "cue 2, -", 3: "cue 2, +"}
+plot_outputs_by_condition(res.outputs, conditions, net.dt, labels=names); plt.show()'''),
+        ("md", "## Mode space: where the four conditions end"),
+        ("code", '''from brianmodes.analysis import project_on_modes, end_states_by_condition
+from brianmodes.plot import plot_mode_trajectories
+
+kappa = project_on_modes(net, res.r, "in")
+ends = end_states_by_condition(kappa, conditions)
+print(f"separation / spread: {ends['separation_ratio']:.1f}")
+fig = plt.figure(figsize=(6, 5))
+plot_mode_trajectories(kappa, np.vectorize(names.get)(conditions), ax=fig.add_subplot(projection="3d"))
+plt.show()'''),
+        ("md", "## A context switch\n\nThe cue flips at 600 ms on every trial; the target becomes the sign of "
+               "the other stimulus. The shipped model was not trained with switches: this shows how it copes."),
+        ("code", '''switch = make_task("context", switch_prob=1.0, switch_step=300)
+sw = next(switch.test_batches(batch_size=n, n_trials=n))
+out = simulate(net, sw.inputs, record=()).outputs
+metrics = {k: float(np.mean(v)) for k, v in switch.trial_metrics(out, sw).items()}
+print("after a switch:", metrics)
+plot_outputs_by_condition(out, 2 * sw.info["context"] + (sw.targets[-1, :, 0] > 0), net.dt); plt.show()'''),
+    ],
+    "04_circuit_experiment.ipynb": [
+        ("md", "# A circuit experiment in Brian2\n\nTake the Brian2 network of the trained context model, "
+               "add a StateMonitor, silence for 200 ms the neurons that load most on one mode, and compare "
+               "with the intact network. (The same as `examples/circuit_experiment.py`.)"),
+        ("code", SETUP),
+        ("code", '''from brian2 import StateMonitor, ms
+from brianmodes import load
+from brianmodes.brian import BrianCircuit
+from brianmodes.tasks import make_task
+
+net = load("context-N100-P3")
+task = make_task(net.metadata["task"])
+trials = 20 if not QUICK else 4
+batch = next(task.test_batches(batch_size=trials, n_trials=trials))
+circuit = BrianCircuit(net, n_trials=trials, input_kind="current")
+strength = np.abs(net.lam) * np.linalg.norm(net.xi_in, axis=0) * np.linalg.norm(net.xi_out, axis=0)
+mode = int(np.argmax(strength))
+chosen = np.argsort(-np.abs(net.xi_out[:, mode]))[:20]
+idx = (np.arange(trials)[:, None] * net.N + chosen).ravel()
+monitor = StateMonitor(circuit.neurons, "v", record=idx[:3], when="end")
+circuit.add(monitor)'''),
+        ("code", '''intact = circuit.run(batch.inputs)
+v_intact = np.array(monitor.v_)
+
+n_steps = circuit.prepare(batch.inputs)
+circuit.network.run(300 * ms)
+circuit.neurons.v_th[idx] = np.inf        # silence
+circuit.network.run(200 * ms)
+circuit.neurons.v_th[idx] = net.v_th      # release
+circuit.network.run(500 * ms)
+silenced = circuit.collect(n_steps)
+for name, r in (("intact", intact), ("silenced", silenced)):
+    print(name, {k: float(np.mean(v)) for k, v in task.trial_metrics(r.outputs, batch).items()})'''),
+        ("code", '''t = np.arange(n_steps) * net.dt * 1e3
+fig, (a, b) = plt.subplots(2, 1, sharex=True, figsize=(8, 5))
+a.plot(t, intact.outputs[:, :, 0], color="0.7", lw=0.6); a.plot(t, silenced.outputs[:, :, 0], color="C3", lw=0.6)
+a.axvspan(300, 500, color="0.9"); a.set_ylabel("output (grey intact, red silenced)")
+b.plot(t, v_intact[0], color="0.6"); b.plot(t, np.array(monitor.v_)[0], color="k")
+b.axvspan(300, 500, color="0.9"); b.set_ylabel("v"); b.set_xlabel("time (ms)"); plt.show()'''),
+    ],
+}
+
+
+def main():
+    HERE.mkdir(exist_ok=True)
+    for name, cells in NOTEBOOKS.items():
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
+                    for kind, src in cells]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, HERE / name)
+        print("wrote", HERE / name)
+
+
+if __name__ == "__main__":
+    main()
