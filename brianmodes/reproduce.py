@@ -165,7 +165,9 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
     # -- importance power law and pruning -------------------------------------
     big = nets[max(nets)]
     if big.P >= 6:
-        fit = fit_piecewise_power_law(mode_importance(big))
+        tau = mode_importance(big)
+        fit = fit_piecewise_power_law(tau)
+        paper_range = fit_piecewise_power_law(tau, max_rank=19) if big.P >= 19 else None
         fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
         plot_importance(fit, ax=ax)
         fig.savefig(figures / "importance.png", dpi=110)
@@ -174,6 +176,11 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
                   f"| ours, segment 1 | 1-{fit['breakpoint']} | {fit['slopes'][0]:.3f} | {fit['r2'][0]:.2f} |",
                   f"| ours, segment 2 | {fit['breakpoint'] + 1}-{len(fit['ranks'])} | {fit['slopes'][1]:.3f} | "
                   f"{fit['r2'][1]:.2f} |",
+                  ] + ([
+                  f"| ours, ranks 1-19 only (the paper's range), segment 1 | 1-{paper_range['breakpoint']} | "
+                  f"{paper_range['slopes'][0]:.3f} | {paper_range['r2'][0]:.2f} |",
+                  f"| ours, ranks 1-19 only, segment 2 | {paper_range['breakpoint'] + 1}-19 | "
+                  f"{paper_range['slopes'][1]:.3f} | {paper_range['r2'][1]:.2f} |"] if paper_range else []) + [
                   f"| published (MNIST, N = 100, P = 30) | 1-9 / 10-19 | {PUBLISHED_SLOPES[0]} / "
                   f"{PUBLISHED_SLOPES[1]} | |", "", "![importance](figures/importance.png)", ""]
     for label, net, task, n_trials in (("classification", big, images, s["prune_trials"]),
