@@ -78,7 +78,7 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
     import matplotlib.pyplot as plt
 
     from .analysis import (end_states_by_condition, fit_piecewise_power_law, mode_importance,
-                           project_on_modes, pruning_curve)
+                           project_on_modes, pruning_curve, slow_points)
     from .plot import (plot_accuracy_vs_modes, plot_importance, plot_mode_trajectories,
                        plot_outputs_by_condition, plot_pruning)
     from .simulate import simulate
@@ -161,6 +161,15 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
                   f"condition (smallest distance between condition centres {ends['separation']:.3f}, mean "
                   f"within-condition spread {ends['spread']:.3f}).", "",
                   "![mode-space trajectories](figures/context_modes.png)", ""]
+        extra = 1000 if scale != "tiny" else 100
+        slow = slow_points(show, batch.inputs, conditions, extra_steps=extra)
+        after = end_states_by_condition(slow["kappa"], conditions)
+        lines += [f"Slow points, found by simulation: each trial continued for {extra * show.dt:g} s with the "
+                  "cue on and the stimuli off. The trial-averaged trajectory of each condition slows to "
+                  + ", ".join(f"{100 * v:.0f} %" for v in slow["slowdown"])
+                  + " of its speed while the stimuli were on, and the four end states stay "
+                  f"{after['separation_ratio']:.1f} times further apart than the spread within a condition: "
+                  "the decision is held in attractor-like regions of mode space.", ""]
 
     # -- importance power law and pruning -------------------------------------
     big = nets[max(nets)]

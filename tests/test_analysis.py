@@ -157,3 +157,31 @@ def test_end_states_by_condition():
     assert res["separation_ratio"] > 20
     with pytest.raises(BrianModesError, match="two conditions"):
         end_states_by_condition(kappa, np.zeros(40))
+
+
+def test_slow_points_of_a_settling_network():
+    from brianmodes.analysis import slow_points
+
+    net = _net()
+    rng = np.random.default_rng(3)
+    x = np.zeros((200, 6, 3))
+    x[:100] = rng.normal(size=(100, 6, 3)) + np.repeat([[1.0, 0, 0], [0, 0, 1.0]], 3, axis=0)
+    x[:, :, 1] = 0.5  # a constant cue, held afterwards
+    res = slow_points(net, x, np.repeat([0, 1], 3), extra_steps=400)
+    assert res["points"].shape == (2, 4) and res["kappa"].shape == (600, 6, 4)
+    assert np.all(res["slowdown"] < 1)  # slower once the driving inputs are gone
+    with pytest.raises(BrianModesError):
+        slow_points(net, x[..., :2], np.repeat([0, 1], 3))
+
+
+def test_shipped_context_model_has_separated_slow_points():
+    from brianmodes import load
+    from brianmodes.analysis import slow_points
+
+    net = load("context-N100-P3")
+    task = make_task(net.metadata["task"])
+    batch = next(task.test_batches(batch_size=40, n_trials=40))
+    conditions = 2 * batch.info["context"] + (batch.targets[-1, :, 0] > 0)
+    res = slow_points(net, batch.inputs, conditions, extra_steps=500)
+    ends = end_states_by_condition(res["kappa"], conditions, window=100)
+    assert ends["separation_ratio"] > 1  # the decisions stay apart after the inputs are gone
