@@ -15,7 +15,7 @@ import numpy as np
 
 from brianmodes import load
 from brianmodes.brian import evaluate_brian2
-from brianmodes.tasks import make_task
+from brianmodes.tasks import task_for
 
 
 def main():
@@ -27,10 +27,7 @@ def main():
     parser.add_argument("--trials", type=int)
     args = parser.parse_args()
     net = load(args.model)
-    config = dict(net.metadata["task"])
-    if args.data_dir:
-        config["data_dir"] = args.data_dir
-    task = make_task(config)
+    task = task_for(net, args.data_dir)
     metric = task.main_metric
     rows = []
     for dtype in (np.float32, np.float64):

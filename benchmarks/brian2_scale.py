@@ -69,8 +69,8 @@ def main():
         run = time.perf_counter() - t1
     mem_self, mem_child = peak_mib()
     synapses = 2 * args.N * args.P + args.N * net.N_out
-    print(f"| N | P | synapses | device | biological time (s) | build (s) | run (s) | spikes | mean rate (Hz) "
-          f"| peak memory, Python (MiB) | peak memory, compiled program (MiB) |")
+    print("| N | P | synapses | device | biological time (s) | build (s) | run (s) | spikes | mean rate (Hz) "
+          "| peak memory, Python (MiB) | peak memory, compiled program (MiB) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.N:,} | {args.P} | {synapses:,} | {args.device} | {args.seconds:g} | {build:.1f} | {run:.1f} | "
           f"{int(result.spikes.sum()):,} | {result.rates().mean():.1f} | {mem_self:.0f} | {mem_child:.0f} |")

@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 
 from brianmodes import load
-from brianmodes.tasks import make_task
+from brianmodes.tasks import task_for
 
 
 def main():
@@ -24,10 +24,7 @@ def main():
     rows = []
     for path in args.models:
         net = load(path)
-        config = dict(net.metadata["task"])
-        if args.data_dir and config["name"] == "mnist":
-            config["data_dir"] = args.data_dir
-        task = make_task(config)
+        task = task_for(net, args.data_dir)
         results = {}
         for form in ("published", "brian2"):
             other = net.copy()

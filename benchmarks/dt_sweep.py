@@ -12,7 +12,7 @@ import argparse
 
 from brianmodes import load
 from brianmodes.brian import evaluate_brian2
-from brianmodes.tasks import make_task
+from brianmodes.tasks import task_for
 
 
 def main():
@@ -30,10 +30,7 @@ def main():
     rows = []
     for path in args.models:
         net = load(path)
-        config = dict(net.metadata["task"])
-        if args.data_dir and config["name"] == "mnist":
-            config["data_dir"] = args.data_dir
-        task = make_task(config)
+        task = task_for(net, args.data_dir)
         for dt_ms in args.dts:
             dt = dt_ms * 1e-3
             m = evaluate_brian2(net, task, device=args.device, n_trials=args.trials,

@@ -260,15 +260,9 @@ def cmd_train(args):
 
 
 def _load_task_for(net, data_dir=None):
-    from .tasks import make_task
+    from .tasks import task_for
 
-    task_config = dict(net.metadata.get("task") or {})
-    if not task_config:
-        raise BrianModesError("the model does not say which task it was trained on; "
-                              "re-import it with `brianmodes import --task ...`")
-    if data_dir is not None:
-        task_config["data_dir"] = data_dir
-    return make_task(task_config)
+    return task_for(net, data_dir)
 
 
 def cmd_evaluate(args):

@@ -180,6 +180,37 @@ def _finish_readout(p, c, out, r):
     return out
 
 
+def _threshold(w, c, spike_fn, spk, st):
+    """spk <- w > v_th (the hard spikes); st <- the spikes the dynamics use (hard or smooth)."""
+    np.greater(w, c.v_th, out=spk)
+    if spike_fn is None:
+        np.copyto(st, spk)
+    else:
+        st[...] = spike_fn(w - c.v_th)
+
+
+def _lif_buffers(p, c, drive, store):
+    """State traces (recorded or rolling), the mode projection trace and the readout buffers."""
+    T, B, N = drive.shape
+    P = p["xi_out"].shape[1] if c.parametrization == "modes" else 0
+    traces = {name: _Trace(T, (B, N), drive.dtype, name in store) for name in ("u", "v", "s", "r", "h", "m")}
+    k = _Trace(T, (B, P), drive.dtype, "k" in store)
+    out = _new_readout(c, T, B, N, p["W_out"].shape[0], drive.dtype, traces["r"].every_step)
+    return traces, k, out
+
+
+def _lif_result(p, c, traces, k, I, store, count, out):
+    """The recorded traces, spike counts and readout of a LIF run."""
+    result = {name: tr.data for name, tr in traces.items() if tr.every_step}
+    if "I" in store:
+        result["I"] = I
+    if "k" in store and k.data.shape[-1]:
+        result["k"] = k.data
+    result["count"] = count
+    result.update(_finish_readout(p, c, out, traces["r"].data))
+    return result
+
+
 def reset_in_mask(c, spike_fn):
     """True when the reset factor (1 - s_prev) is implied by the refractory mask.
 
@@ -217,12 +248,9 @@ def run_lif(p, c, drive, store=(), spike_fn=None):
     """
     T, B, N = drive.shape
     dtype = drive.dtype
-    P = p["xi_out"].shape[1] if c.parametrization == "modes" else 0
-    traces = {name: _Trace(T, (B, N), dtype, name in store) for name in ("u", "v", "s", "r", "h", "m")}
-    k = _Trace(T, (B, P), dtype, "k" in store)
+    traces, k, out = _lif_buffers(p, c, drive, store)
     u, v, s, r, h, m = (traces[n] for n in ("u", "v", "s", "r", "h", "m"))
     I = drive
-    out = _new_readout(c, T, B, N, p["W_out"].shape[0], dtype, r.every_step)
     tmp = np.empty((B, N), dtype)
     keep = np.empty((B, N), dtype)
     spk = np.empty((B, N), bool)
@@ -270,23 +298,12 @@ def run_lif(p, c, drive, store=(), spike_fn=None):
             np.multiply(s_prev, c_r, out=tmp)
         rt += tmp
         # spikes
-        np.greater(vt, c.v_th, out=spk)
         st = s.at(t)
-        if spike_fn is None:
-            np.copyto(st, spk)
-        else:
-            st[...] = spike_fn(vt - c.v_th)
+        _threshold(vt, c, spike_fn, spk, st)
         np.putmask(last_spike, spk, t)
         count += spk
         _readout_step(p, c, t, rt, out)
-    result = {name: tr.data for name, tr in traces.items() if tr.every_step}
-    if "I" in store:
-        result["I"] = I
-    if "k" in store and P:
-        result["k"] = k.data
-    result["count"] = count
-    result.update(_finish_readout(p, c, out, r.data))
-    return result
+    return _lif_result(p, c, traces, k, I, store, count, out)
 
 
 def run_lif_brian2(p, c, drive, store=(), spike_fn=None):
@@ -309,12 +326,9 @@ def run_lif_brian2(p, c, drive, store=(), spike_fn=None):
     """
     T, B, N = drive.shape
     dtype = drive.dtype
-    P = p["xi_out"].shape[1] if c.parametrization == "modes" else 0
-    traces = {name: _Trace(T, (B, N), dtype, name in store) for name in ("u", "v", "s", "r", "h", "m")}
-    k = _Trace(T, (B, P), dtype, "k" in store)
+    traces, k, out = _lif_buffers(p, c, drive, store)
     u, v, s, r, h, m = (traces[n] for n in ("u", "v", "s", "r", "h", "m"))
     I = drive
-    out = _new_readout(c, T, B, N, p["W_out"].shape[0], dtype, r.every_step)
     tmp = np.empty((B, N), dtype)
     spk = np.empty((B, N), bool)
     count = np.zeros((B, N), np.int32)
@@ -347,12 +361,8 @@ def run_lif_brian2(p, c, drive, store=(), spike_fn=None):
             np.multiply(h_prev, c_r, out=tmp)
             rt += tmp
         # threshold, reset
-        np.greater(ut, c.v_th, out=spk)
         st = s.at(t)
-        if spike_fn is None:
-            np.copyto(st, spk)
-        else:
-            st[...] = spike_fn(ut - c.v_th)
+        _threshold(ut, c, spike_fn, spk, st)
         vt = v.at(t)
         np.subtract(1.0, st, out=vt)
         vt *= ut
@@ -367,14 +377,7 @@ def run_lif_brian2(p, c, drive, store=(), spike_fn=None):
         np.putmask(last_spike, spk, t)
         count += spk
         _readout_step(p, c, t, rt, out)
-    result = {name: tr.data for name, tr in traces.items() if tr.every_step}
-    if "I" in store:
-        result["I"] = I
-    if "k" in store and P:
-        result["k"] = k.data
-    result["count"] = count
-    result.update(_finish_readout(p, c, out, r.data))
-    return result
+    return _lif_result(p, c, traces, k, I, store, count, out)
 
 
 def run_tanh(p, c, drive, store=()):

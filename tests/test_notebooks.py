@@ -1,6 +1,5 @@
 """The tutorial notebooks run from top to bottom (quick mode: small sizes)."""
 
-import os
 from pathlib import Path
 
 import pytest

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from brianmodes import BrianModesError, load
+from brianmodes import BrianModesError
 from brianmodes.tasks import make_task
 from brianmodes.train.optim import Adam, clip_by_global_norm, global_norm
 from brianmodes.train.trainer import Trainer

@@ -9,7 +9,6 @@ card's metrics are reproducible with ``brianmodes evaluate``.
 import argparse
 import datetime
 import json
-from pathlib import Path
 
 import numpy as np
 

@@ -113,7 +113,7 @@ class BrianCircuit:
         if not self.dt > 0:
             raise BrianModesError(f"dt must be positive, got {self.dt!r}")
         self.input_kind = input_kind
-        N, P, B = net.N, net.P, self.B
+        N, B = net.N, self.B
         if recurrence == "dense":
             self._check_dense_memory(max_memory)
         model = neuron_model(net)

@@ -33,5 +33,30 @@ def make_task(name, **kwargs):
         raise BrianModesError(f"task {name!r}: {err}") from None
 
 
-__all__ = ["Batch", "Task", "bernoulli_spikes", "ContextTask", "MNIST", "Digits",
+def task_for(net, data_dir=None):
+    """The task a saved network was trained on, from its metadata.
+
+    Parameters
+    ----------
+    net : ModeNetwork
+    data_dir : path, optional
+        MNIST folder, replacing the one recorded in training (shipped models
+        record none).
+
+    Examples
+    --------
+    >>> from brianmodes import load
+    >>> task_for(load("context-N100-P3")).name
+    'context'
+    """
+    config = dict(net.metadata.get("task") or {})
+    if not config:
+        raise BrianModesError("the model does not say which task it was trained on; "
+                              "re-import it with `brianmodes import --task ...`")
+    if data_dir is not None and config.get("name") == "mnist":
+        config["data_dir"] = str(data_dir)
+    return make_task(config)
+
+
+__all__ = ["task_for", "Batch", "Task", "bernoulli_spikes", "ContextTask", "MNIST", "Digits",
            "RateCodedImages", "TASKS", "make_task"]

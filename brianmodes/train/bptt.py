@@ -75,6 +75,15 @@ def _rec_transpose_into(p, c, g_next, gq_next, out):
             out *= c.b_rec
 
 
+def _activity_adjoint(p, c, t, gr, direct, GI, GQ, tmp):
+    """g_r[t] = dL/dr[t] + a_d g_r[t+1] + b_rec W^T g_I[t+1], in place (gr holds g_r[t+1])."""
+    gr *= c.a_d
+    direct.add_into(t, gr, tmp)
+    if t < GI.shape[0] - 1:
+        _rec_transpose_into(p, c, GI[t + 1], GQ[t + 1] if GQ is not None else None, tmp)
+        gr += tmp
+
+
 class _DirectReadoutGrad:
     """dL/dr[t] from the readout: per step, or at the argmax for the max readout."""
 
@@ -104,7 +113,7 @@ def _backward_lif(p, c, fwd, direct, surrogate, ds, GI, GQ, hard):
     u, s = (None, None) if hard else (fwd["u"], fwd["s"])
     gr, gh, gu, gv = (np.zeros((B, N), dtype) for _ in range(4))
     gs, fp, keep, tmp = (np.empty((B, N), dtype) for _ in range(4))
-    a_s, a_m, a_d, a_r, c_h, c_r = c.a_s, c.a_m, c.a_d, c.a_r, c.c_h, c.c_r
+    a_s, a_m, a_r, c_h, c_r = c.a_s, c.a_m, c.a_r, c.c_h, c.c_r
     double = c.filter != "single"
     modes = c.parametrization == "modes"
     for t in range(T - 1, -1, -1):
@@ -125,11 +134,7 @@ def _backward_lif(p, c, fwd, direct, surrogate, ds, GI, GQ, hard):
             np.multiply(gh if double else gr, c_h if double else c_r, out=tmp)
             gs += tmp
         # g_r[t]
-        gr *= a_d
-        direct.add_into(t, gr, tmp)
-        if not last:
-            _rec_transpose_into(p, c, GI[t + 1], GQ[t + 1] if modes else None, tmp)
-            gr += tmp
+        _activity_adjoint(p, c, t, gr, direct, GI, GQ, tmp)
         if double:
             gh *= a_r
             np.multiply(gr, c_r, out=tmp)
@@ -175,7 +180,7 @@ def _backward_lif_brian2(p, c, fwd, direct, surrogate, ds, GI, GQ):
     w, s, m = fwd["u"], fwd["s"], fwd["m"]
     gr, gh, gu = (np.zeros((B, N), dtype) for _ in range(3))
     gs, gv, gw, tmp = (np.empty((B, N), dtype) for _ in range(4))
-    a_s, a_m, a_d, a_r, c_h, c_r = c.a_s, c.a_m, c.a_d, c.a_r, c.c_h, c.c_r
+    a_s, a_m, a_r, c_h, c_r = c.a_s, c.a_m, c.a_r, c.c_h, c.c_r
     double = c.filter != "single"
     modes = c.parametrization == "modes"
     for t in range(T - 1, -1, -1):
@@ -185,11 +190,7 @@ def _backward_lif_brian2(p, c, fwd, direct, surrogate, ds, GI, GQ):
             np.multiply(gr, c_r, out=tmp)
             gh += tmp
         # g_r[t]
-        gr *= a_d
-        direct.add_into(t, gr, tmp)
-        if not last:
-            _rec_transpose_into(p, c, GI[t + 1], GQ[t + 1] if modes else None, tmp)
-            gr += tmp
+        _activity_adjoint(p, c, t, gr, direct, GI, GQ, tmp)
         # v[t] = w[t] (1 - s[t]) feeds u[t+1]
         np.multiply(gu, a_m, out=gv)
         # g_s[t]: the filter jump and the reset
