@@ -109,6 +109,12 @@ def test_other_surrogates_match_finite_differences(surrogate, discretization):
     assert max(errors.values()) < TOL, errors
 
 
+def test_double_softmax_loss_matches_finite_differences():
+    net, x, targets, _ = _problem(filter="double", readout="max")
+    errors = _check_fd(net, x, targets, "double_softmax_cross_entropy")
+    assert max(errors.values()) < TOL, errors
+
+
 @pytest.mark.parametrize("loss", ["root_sse", "sse"])
 def test_squared_error_losses_match_finite_differences(loss):
     net, x, targets, _ = _problem(filter="double-ema", readout="per_step")
