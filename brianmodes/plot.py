@@ -18,7 +18,7 @@ def plot_raster(spikes, dt, trial=0, ax=None, color="k"):
     """
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.gca()
+    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
     steps, neurons = np.nonzero(np.asarray(spikes)[:, trial])
     ax.scatter(steps * dt * 1e3, neurons, s=8, c=color, marker="|", linewidths=1.0)
     ax.set_ylabel("neuron")
@@ -51,7 +51,7 @@ def plot_population_rate(spikes, dt, ax=None, bin_ms=10.0):
     """Population rate (Hz) against time (ms), averaged over trials and neurons."""
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.gca()
+    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
     times, rate = population_rate(spikes, dt, bin_ms)
     ax.plot(times, rate, color="C0")
     ax.set_ylabel("rate (Hz)")
@@ -84,7 +84,7 @@ def plot_membrane_traces(v, dt, neurons=(0, 1, 2), trial=0, v_th=1.0, ax=None):
     """Membrane potential of a few neurons of one trial, with the threshold dashed; v (T, B, N)."""
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.gca()
+    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
     v = np.asarray(v)
     t = np.arange(v.shape[0]) * dt * 1e3
     for k, i in enumerate(neurons):
@@ -99,7 +99,7 @@ def plot_outputs_by_condition(outputs, conditions, dt, labels=None, output=0, ax
     """Mean ± sd of a per-step output over the trials of each condition; outputs (T, B, N_out)."""
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.gca()
+    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
     y = np.asarray(outputs)[:, :, output]
     t = np.arange(y.shape[0]) * dt * 1e3
     for k, c in enumerate(np.unique(conditions)):
@@ -144,7 +144,7 @@ def plot_importance(fit, ax=None):
     """
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.gca()
+    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
     ranks, values, b = fit["ranks"], fit["values"], fit["breakpoint"]
     ax.loglog(ranks, values, "o", ms=4, color="k")
     for seg, (slope, intercept) in enumerate(zip(fit["slopes"], fit["intercepts"])):
@@ -161,7 +161,7 @@ def plot_pruning(curve, ax=None):
     """Task metric against the number of modes removed, per removal order (mean ± sd)."""
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.gca()
+    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
     k = curve["counts"]
     for order, style in (("ascending", "o-"), ("descending", "s-"), ("random", "^--")):
         if order in curve:
@@ -182,7 +182,7 @@ def plot_accuracy_vs_modes(table, published=None, ax=None):
     """
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.gca()
+    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
     for k, (N, row) in enumerate(sorted(table.items())):
         Ps = sorted(row)
         ax.semilogx(Ps, [row[P] for P in Ps], "o-", color=f"C{k}", label=f"N = {N}")

@@ -62,3 +62,15 @@ def test_every_analysis_plot_renders(tmp_path):
     plot_accuracy_vs_modes({100: {1: 96.0, 3: 95.9, 10: 95.5}}, published={100: {1: 96.2, 3: 96.0, 10: 95.3}}, ax=ax)
     _png(fig, tmp_path / "accuracy.png")
     plt.close("all")
+
+
+def test_plots_without_axes_make_their_own_figure():
+    import matplotlib.pyplot as plt
+
+    from brianmodes.analysis import fit_piecewise_power_law
+    from brianmodes.plot import plot_importance, plot_mode_trajectories
+
+    plot_mode_trajectories(np.random.default_rng(0).normal(size=(20, 4, 3)), [0, 0, 1, 1])
+    ax = plot_importance(fit_piecewise_power_law(np.linspace(2, 1, 10)))  # after a 3-D plot
+    assert ax.name == "rectilinear"
+    plt.close("all")
