@@ -13,6 +13,7 @@ Prints markdown tables of medians over repeated runs:
 """
 
 import argparse
+import itertools
 import time
 
 import numpy as np
@@ -77,10 +78,13 @@ def main():
     rng = np.random.default_rng(0)
 
     print(f"Medians of {args.repeats} runs, float32, numpy {np.__version__}\n")
-    print("| task | setting | step (s) | PyTorch reference (s) | speed-up | input GEMMs (s) | step / GEMMs |")
-    print("|---|---|---|---|---|---|---|")
-    for name, case in (("mnist", mnist_case), ("context", context_case)):
+    print("| task | discretization | setting | step (s) | PyTorch reference (s) | speed-up | input GEMMs (s) "
+          "| step / GEMMs |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (name, case), form in itertools.product((("mnist", mnist_case), ("context", context_case)),
+                                                ("published", "brian2")):
         net, x, targets, loss = case(rng)
+        net.discretization = form
         T, B, N_in = x.shape
         W_in = net.W_in.astype(np.float32)
         x2 = x.reshape(T * B, N_in)
@@ -89,8 +93,8 @@ def main():
             [training_step(net, x, targets, loss, Adam()), lambda: (x2 @ W_in.T, g.T @ x2)], args.repeats)
         ref = PYTORCH_REFERENCE[name]
         setting = f"N={net.N} P={net.P} B={B} T={T} N_in={N_in}"
-        print(f"| {name} | {setting} | {step:.4f} | {ref:.2f} | {ref / step:.1f}x | {gemms:.4f} | {ratio:.2f} |",
-              flush=True)
+        print(f"| {name} | {form} | {setting} | {step:.4f} | {ref:.2f} | {ref / step:.1f}x | {gemms:.4f} "
+              f"| {ratio:.2f} |", flush=True)
 
     print("\nStep time against N (P=10, B=16, T=100, 100 inputs, per-step readout, MSE)\n")
     print("| N | step (s) | time / N (µs) | ratio to previous | N ratio |")
