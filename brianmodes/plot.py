@@ -163,10 +163,11 @@ def plot_pruning(curve, ax=None):
 
     ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
     k = curve["counts"]
+    labels = {"ascending": "least important first", "descending": "most important first", "random": "random order"}
     for order, style in (("ascending", "o-"), ("descending", "s-"), ("random", "^--")):
         if order in curve:
             mean, sd = curve[order]["mean"], curve[order]["sd"]
-            ax.plot(k, mean, style, ms=4, label=f"{order} importance" if order != "random" else "random")
+            ax.plot(k, mean, style, ms=4, label=labels[order])
             if np.any(sd > 0):
                 ax.fill_between(k, mean - sd, mean + sd, alpha=0.2, lw=0)
     ax.set_xlabel("modes removed")
