@@ -170,11 +170,14 @@ def load(path):
     'context'
     """
     candidate = Path(path)
-    if not candidate.exists() and candidate.suffix == "" and len(candidate.parts) == 1:
+    if not candidate.exists() and candidate.suffix == "":
+        with_suffix = candidate.with_name(candidate.name + ".npz")  # what save() wrote for this name
         zoo_file = ZOO / f"{candidate.name}.npz"
-        if zoo_file.exists():
+        if with_suffix.exists():
+            path = with_suffix
+        elif len(candidate.parts) == 1 and zoo_file.exists():
             path = zoo_file
-        elif not candidate.with_suffix(".npz").exists():
+        else:
             names = ", ".join(available_models()) or "none"
             raise BrianModesError(f"no model file or shipped model named {str(path)!r}; shipped models: {names}")
     header, arrays = read_npz_checked(path)

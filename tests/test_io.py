@@ -24,6 +24,11 @@ def test_round_trip(tmp_path, net):
         np.testing.assert_array_equal(back.params[name], net.params[name])
 
 
+def test_load_accepts_the_name_given_to_save(tmp_path, net):
+    save(net, tmp_path / "mymodel")
+    assert load(tmp_path / "mymodel").config() == net.config()
+
+
 def test_saved_file_has_ordinary_permissions(tmp_path, net):
     import os
 
