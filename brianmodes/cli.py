@@ -237,6 +237,8 @@ def cmd_train(args):
                       checkpoint=out / "checkpoint.npz", checkpoint_every=args.checkpoint_every,
                       progress=not args.quiet)
     print(net, file=sys.stderr)
+    if args.resume and not (out / "checkpoint.npz").exists():
+        print(f"note: no checkpoint in {out}; starting from the beginning", file=sys.stderr)
     t0 = time.perf_counter()
     try:
         trainer.fit(net, task, resume=args.resume)
