@@ -1,7 +1,11 @@
 """Recorded and simulated spike trains with trial structure; NWB and Neo in and out."""
 
+from .compare import (cca_similarity, compare_activity, comparison_figure, procrustes_similarity,
+                      psth_correlation)
 from .neo_io import from_neo, to_neo
+from .preprocess import filter_like_model, gaussian_rates, psth
 from .nwb import read_nwb, write_nwb
 from .recording import Recording, to_seconds
 
-__all__ = ["Recording", "to_seconds", "read_nwb", "write_nwb", "from_neo", "to_neo"]
+__all__ = ["cca_similarity", "compare_activity", "comparison_figure", "procrustes_similarity",
+           "psth_correlation", "filter_like_model", "gaussian_rates", "psth", "Recording", "to_seconds", "read_nwb", "write_nwb", "from_neo", "to_neo"]
