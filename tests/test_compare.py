@@ -76,3 +76,38 @@ def test_compare_model_with_itself_and_another_seed(tmp_path):
     fig = comparison_figure(other, net.dt)
     fig.savefig(tmp_path / "compare.png")
     assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _ground_truth(T=60, B=48):
+    from brianmodes.data import filter_like_model
+
+    rng = np.random.default_rng(0)
+    true = ModeNetwork(N=20, P=2, N_in=3, N_out=1, readout="per_step", filter="double-ema", seed=1)
+    true.params["W_in"] *= 3
+    true.params["lam"] *= 8
+    cond = np.repeat(np.arange(4), B // 4)
+    x = np.zeros((T, B, 3))
+    x[10:40] = np.array([[1, 0, 0.5], [0, 1, 0.5], [1, 1, 0], [0.5, 0, 1.0]])[cond]
+    x += 0.3 * rng.normal(size=x.shape)
+    spikes = simulate(true, x, record=("s",), dtype=np.float64).spikes
+    _, target, _ = psth(filter_like_model(spikes[:, :, :10], true), cond)
+    return x, cond, target
+
+
+def test_activity_task_and_fit():
+    from brianmodes.data.fit import ActivityTask, choose_modes, fit_activity, selection_network
+
+    x, cond, target = _ground_truth()
+    task = ActivityTask(x, cond, target, test_fraction=0.25)
+    assert task.test_idx.size == 12 and set(cond[task.test_idx]) == {0, 1, 2, 3}  # stratified
+    batch = task.sample(5, np.random.default_rng(0))
+    assert batch.inputs.shape == (60, 5, 3) and batch.targets.shape == (60, 5, 10)
+    untrained = task.psth_error(selection_network(20, 2, 3, np.arange(10), seed=0, filter="double-ema"))
+    net, metrics = fit_activity(task, N=20, P=2, n_batches=80, filter="double-ema")
+    np.testing.assert_array_equal(net.W_out, np.eye(10, 20))  # the readout stays a selection
+    assert metrics["psth_mse"] < 0.5 * untrained
+    assert metrics["psth_mse"] < metrics["mse"]  # the trial-averaged error has no trial-noise floor
+    curve = choose_modes(task, N=20, Ps=(1, 2), n_batches=20, filter="double-ema")
+    assert curve["Ps"] == [1, 2] and curve["best_P"] in (1, 2) and curve["psth_mse"].shape == (2,)
+    with pytest.raises(BrianModesError, match="targets must be"):
+        ActivityTask(x, cond, target[:, :3])

@@ -136,3 +136,14 @@ def test_rate_regularizer_moves_rates_toward_target():
     Trainer(n_batches=60, batch_size=16, lr=3e-3, progress=False).fit(a, task)
     Trainer(n_batches=60, batch_size=16, lr=3e-3, progress=False, rate_regularizer=(5.0, 5.0)).fit(b, task)
     assert task.evaluate(b)["rate_hz"] < task.evaluate(a)["rate_hz"]
+
+
+def test_frozen_arrays_stay_unchanged():
+    task, net = _small()
+    before = {k: v.copy() for k, v in net.params.items()}
+    Trainer(n_batches=3, batch_size=8, progress=False, frozen=("W_out", "W_in")).fit(net, task)
+    np.testing.assert_array_equal(net.W_out, before["W_out"])
+    np.testing.assert_array_equal(net.W_in, before["W_in"])
+    assert not np.array_equal(net.lam, before["lam"])
+    with pytest.raises(BrianModesError, match="cannot freeze W"):
+        Trainer(n_batches=1, progress=False, frozen=("W",)).fit(net, task)

@@ -51,6 +51,9 @@ class Trainer:
     checkpoint_every : int
     progress : bool
         Show a tqdm progress bar.
+    frozen : iterable of str
+        Arrays left as they are (e.g. ``("W_out",)`` to fit activity through
+        a fixed readout).
 
     Attributes
     ----------
@@ -73,7 +76,7 @@ class Trainer:
     def __init__(self, n_batches=500, batch_size=None, lr=1e-3, clip_norm=20.0,
                  surrogate="fast_sigmoid", surrogate_slope=None, loss=None, rate_regularizer=None,
                  seed=0, dtype="float32", eval_every=None, eval_trials=None, checkpoint=None,
-                 checkpoint_every=100, progress=True):
+                 checkpoint_every=100, progress=True, frozen=()):
         self.n_batches = n_batches
         self.batch_size = batch_size
         self.lr = lr
@@ -89,12 +92,14 @@ class Trainer:
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.progress = progress
+        self.frozen = tuple(frozen)
 
     def get_params(self):
         """The settings, as a JSON-serializable dict."""
         params = {k: getattr(self, k) for k in (
             "n_batches", "batch_size", "lr", "clip_norm", "surrogate", "surrogate_slope", "loss",
             "seed", "dtype", "eval_every", "eval_trials", "checkpoint_every")}
+        params["frozen"] = list(self.frozen)
         for key in ("loss", "surrogate"):  # callables and objects are recorded by name
             if params[key] is not None and not isinstance(params[key], str):
                 params[key] = getattr(params[key], "__name__", repr(params[key]))
@@ -168,6 +173,10 @@ class Trainer:
         """
         self._validate()
         task.check_network(net)
+        unknown = set(self.frozen) - set(net.params)
+        if unknown:
+            raise BrianModesError(f"cannot freeze {', '.join(sorted(unknown))}: the network's arrays are "
+                                  f"{', '.join(net.params)}")
         dtype = np.dtype(str(self.dtype))
         batch_size = int(self.batch_size or task.default_batch_size)
         surrogate = get_surrogate(self.surrogate, self.surrogate_slope)
@@ -191,6 +200,8 @@ class Trainer:
                 batch = task.sample(batch_size, rng)
                 result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss,
                                         surrogate=surrogate, rate_regularizer=regularizer, dtype=dtype)
+                for name in self.frozen:
+                    del result.grads[name]
                 norm = clip_by_global_norm(result.grads, self.clip_norm)
                 if not (math.isfinite(result.loss) and math.isfinite(norm)):
                     where = (f"; the last checkpoint ({self.checkpoint}) is kept" if self.checkpoint
