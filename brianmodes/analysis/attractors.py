@@ -72,6 +72,7 @@ def slow_points(net, inputs, conditions, extra_steps=1000, window=100, which="in
         speed while the trial's own inputs run), ``slowdown`` (speed /
         driven_speed), ``kappa`` (the extended trajectories, (T + extra, B, P)).
     """
+    from ..data.preprocess import psth
     from ..simulate import simulate
     from .modes import project_on_modes
 
@@ -82,7 +83,7 @@ def slow_points(net, inputs, conditions, extra_steps=1000, window=100, which="in
     conditions = np.asarray(conditions)
     labels = np.unique(conditions)
     T = x.shape[0]
-    mean = np.stack([kappa[:, conditions == c].mean(axis=1) for c in labels], axis=1)  # (T', C, P)
+    _, mean, _ = psth(kappa, conditions)  # trial-averaged trajectory per condition, (T', C, P)
     kernel = np.ones(int(smooth)) / int(smooth)
     smoothed = np.apply_along_axis(lambda s: np.convolve(s, kernel, mode="valid"), 0, mean)
     speed = np.linalg.norm(np.diff(smoothed, axis=0), axis=2) / net.dt  # (T' - smooth, C)

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ..errors import BrianModesError
+from ..tasks.base import TrialAverages
 from .circuit import BrianCircuit
 from .standalone import StandaloneRunner
 
@@ -55,7 +56,7 @@ def evaluate_brian2(net, task, device="cpp_standalone", n_trials=None, batch_siz
     runner = StandaloneRunner(net, n_trials=B, n_steps=task.n_steps * k, **kwargs) if device == "cpp_standalone" \
         else BrianCircuit(net, n_trials=B, **kwargs)
     build_seconds = time.perf_counter() - t_start
-    per_trial, spikes, n = {}, 0, 0
+    averages = TrialAverages()
     batches = task.test_batches(batch_size=B, n_trials=n_trials, seed=seed)
     if progress:
         from tqdm.auto import tqdm
@@ -72,16 +73,12 @@ def evaluate_brian2(net, task, device="cpp_standalone", n_trials=None, batch_siz
                 outputs = result.outputs[k - 1::k, :batch.size]
             else:
                 outputs = result.outputs[:batch.size]
-            for key, values in task.trial_metrics(outputs, batch).items():
-                per_trial.setdefault(key, []).append(np.asarray(values, dtype=np.float64))
-            spikes += int(result.spikes[:, :batch.size].sum())
-            n += batch.size
+            averages.add(task.trial_metrics(outputs, batch), batch.size, result.spikes[:, :batch.size].sum())
     finally:
         if device == "cpp_standalone":
             runner.close()
     run_seconds = time.perf_counter() - t_run
-    metrics = {key: float(np.concatenate(v).mean()) for key, v in per_trial.items()}
-    metrics.update(n_trials=n, dt=dt, rate_hz=spikes / (n * net.N * task.n_steps * net.dt),
-                   seconds=time.perf_counter() - t_start, build_seconds=build_seconds,
-                   trials_per_second=n / run_seconds)
+    metrics = averages.result(net, task.n_steps)
+    metrics.update(dt=dt, seconds=time.perf_counter() - t_start, build_seconds=build_seconds,
+                   trials_per_second=metrics["n_trials"] / run_seconds)
     return metrics

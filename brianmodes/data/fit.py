@@ -89,12 +89,11 @@ class ActivityTask(Task):
         variability: it measures how well the trial-averaged rates are fitted.
         """
         from ..simulate import simulate
+        from .preprocess import psth
 
         idx = self.test_idx
         out = simulate(net, self.inputs[:, idx], record=(), dtype=dtype).outputs
-        cond = np.searchsorted(self.labels, self.conditions[idx])
-        present = np.unique(cond)
-        means = np.stack([out[:, cond == c].mean(axis=1) for c in present], axis=1)
+        present, means, _ = psth(out, np.searchsorted(self.labels, self.conditions[idx]))
         return float(np.mean((means - self.targets[:, present]) ** 2))
 
 

@@ -36,6 +36,27 @@ class Batch:
         return self.inputs.shape[1]
 
 
+class TrialAverages:
+    """Accumulates per-trial metrics over batches and averages them over all trials."""
+
+    def __init__(self):
+        self.values, self.n_trials, self.spikes = {}, 0, 0.0
+
+    def add(self, per_trial, n_trials, spikes=0.0):
+        for key, values in per_trial.items():
+            self.values.setdefault(key, []).append(np.asarray(values, dtype=np.float64))
+        self.n_trials += n_trials
+        self.spikes += float(spikes)
+
+    def result(self, net, n_steps):
+        """Mean of every metric, ``n_trials`` and, for spiking networks, ``rate_hz``."""
+        metrics = {key: float(np.concatenate(v).mean()) for key, v in self.values.items()}
+        metrics["n_trials"] = self.n_trials
+        if net.neuron == "lif" and self.n_trials:
+            metrics["rate_hz"] = self.spikes / (self.n_trials * net.N * n_steps * net.dt)
+        return metrics
+
+
 class Task:
     """Base class of tasks.
 
@@ -117,7 +138,7 @@ class Task:
         from ..simulate import simulate
 
         self.check_network(net)
-        per_trial, n, spikes = {}, 0, 0.0
+        averages = TrialAverages()
         batches = self.test_batches(batch_size=batch_size, n_trials=n_trials, seed=seed)
         if progress:
             from tqdm.auto import tqdm
@@ -126,16 +147,9 @@ class Task:
             batches = tqdm(batches, total=total, desc=f"evaluate {self.name}", unit="batch", leave=False)
         for batch in batches:
             res = simulate(net, batch.inputs, record=(), dtype=dtype)
-            for key, values in self.trial_metrics(res.outputs, batch).items():
-                per_trial.setdefault(key, []).append(np.asarray(values, dtype=np.float64))
-            n += batch.size
-            if res.spike_count is not None:
-                spikes += float(res.spike_count.sum())
-        metrics = {key: float(np.concatenate(v).mean()) for key, v in per_trial.items()}
-        metrics["n_trials"] = n
-        if net.neuron == "lif" and n:
-            metrics["rate_hz"] = spikes / (n * net.N * self.n_steps * net.dt)
-        return metrics
+            averages.add(self.trial_metrics(res.outputs, batch), batch.size,
+                         0.0 if res.spike_count is None else res.spike_count.sum())
+        return averages.result(net, self.n_steps)
 
 
 def bernoulli_spikes(probabilities, n_steps, rng, out=None):
