@@ -1,4 +1,4 @@
-"""The ``brianmodes`` command: train, evaluate, info, import.
+"""The ``brianmodes`` command: train, evaluate, simulate, reproduce, sweep, info, import.
 
 Every user error (bad arguments, missing or damaged files, a diverging run) is
 printed as one line ``brianmodes: error: ...`` with exit status 2.
@@ -159,6 +159,8 @@ def build_parser():
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    _add_sweep(sub, TASKS, PARAMETRIZATIONS)
+
     info = sub.add_parser("info", help="describe a saved model")
     info.add_argument("model", help="model .npz file")
     info.add_argument("--json", action="store_true", help="print configuration and metadata as JSON")
@@ -176,6 +178,53 @@ def build_parser():
     imp.add_argument("--data-dir", help="MNIST folder (with --task mnist)")
     _add_constants(imp)
     return parser
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _add_sweep(sub, tasks, parametrizations):
+    sweep = sub.add_parser(
+        "sweep", help="train a grid of networks (N x P x seeds) on Dask, locally or on a cluster",
+        description="Train and evaluate every configuration of a grid (flags) and/or a YAML/JSON file on Dask "
+                    "distributed: a local cluster (one worker per core, one BLAS thread each) or --scheduler. "
+                    "Each run's folder appears in OUT/runs when it is complete; OUT/results.csv has one row "
+                    "per run and OUT/accuracy_vs_P.png the accuracy against P. Running the same command again "
+                    "skips finished runs. See docs/sweeps.md.")
+    sweep.add_argument("configs", nargs="?", help="YAML or JSON file: a grid (mapping) or a list of grids")
+    grid = sweep.add_argument_group("grid from flags (with --task)")
+    grid.add_argument("--task", choices=sorted(tasks))
+    grid.add_argument("--N", nargs="+", type=_positive_int, default=[100], help="neurons (default 100)")
+    grid.add_argument("--P", nargs="+", type=_positive_int, default=[3], help="modes (default 3)")
+    grid.add_argument("--seeds", nargs="+", type=_non_negative_int, default=[0], help="seeds (default 0)")
+    grid.add_argument("--parametrization", nargs="+", choices=parametrizations, default=["modes"])
+    grid.add_argument("--batches", type=_positive_int,
+                      help="training budget per run (default: " +
+                           ", ".join(f"{k} {v}" for k, v in DEFAULT_BUDGET.items()) + ")")
+    grid.add_argument("--batch-size", type=_positive_int, help="trials per batch (default: the task's)")
+    grid.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    grid.add_argument("--steps", type=_positive_int, help="time steps per trial (default: the task's)")
+    grid.add_argument("--eval-trials", type=_positive_int, help="held-out trials (default: all of the task's)")
+    grid.add_argument("--brian2", action="store_true",
+                      help="validate every trained network in Brian2 (C++ standalone; one compiled program "
+                           "per network structure, shared by its runs)")
+    grid.add_argument("--brian2-trials", type=_positive_int, help="held-out trials in Brian2 (default: as numpy)")
+    sweep.add_argument("--data-dir", help="MNIST folder (for mnist runs that name none)")
+    sweep.add_argument("--out", default="runs/sweep", help="results folder (default runs/sweep)")
+    sweep.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 "
+                                           "(default: a local cluster)")
+    sweep.add_argument("--workers", type=_positive_int, help="workers of the local cluster (default: one per core)")
+    sweep.add_argument("--retries", type=_non_negative_int, default=1,
+                       help="further attempts for a failing run (default 1)")
+    sweep.add_argument("--blas-threads", type=_positive_int, default=1, help="BLAS threads per run (default 1)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _task_from_args(args):
@@ -351,6 +400,49 @@ def cmd_reproduce(args):
     return 0
 
 
+def _sweep_configs(args):
+    from .sweep import configs_from
+
+    configs = []
+    if args.configs:
+        configs += configs_from(args.configs, data_dir=args.data_dir)
+    if args.task:
+        grid = {"task": args.task, "N": args.N, "P": args.P, "seed": args.seeds,
+                "parametrization": args.parametrization, "batches": args.batches, "batch_size": args.batch_size,
+                "lr": args.lr, "brian2": args.brian2, "eval_trials": args.eval_trials,
+                "brian2_trials": args.brian2_trials}
+        if args.steps:
+            grid["task_options"] = {"n_steps": args.steps}
+        configs += configs_from(grid, data_dir=args.data_dir, where="the grid of flags")
+    elif not args.configs:
+        raise BrianModesError("give a configuration file or a grid: --task TASK --N ... --P ... --seeds ...")
+    return configs
+
+
+def cmd_sweep(args):
+    from .sweep import SweepInterrupted, sweep
+
+    configs = _sweep_configs(args)
+    try:
+        result = sweep(configs, args.out, scheduler=args.scheduler, n_workers=args.workers,
+                       retries=args.retries, progress=not args.quiet, blas_threads=args.blas_threads)
+    except SweepInterrupted as stop:
+        done = sum(row["status"] == "done" for row in stop.result.rows)
+        print(f"\ninterrupted: {done} of {len(stop.result.rows)} runs are finished (table in "
+              f"{stop.result.table}); run the same command again to continue", file=sys.stderr)
+        return 130
+    done = [row for row in result.rows if row["status"] == "done"]
+    print(f"{len(result.rows)} runs: {len(done)} done ({result.n_skipped} already before, "
+          f"{sum(bool(row['ran']) for row in done)} trained now), {result.n_failed} failed, "
+          f"in {result.seconds:.0f} s")
+    print(f"table written to {result.table}" + "".join(f"; figure {path}" for path in result.figures))
+    if result.n_failed:
+        print(f"brianmodes: {result.n_failed} run(s) failed; errors in {Path(args.out) / 'failures.jsonl'} and "
+              "the table's error column; run the same command again to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_info(args):
     from .io import load
 
@@ -409,7 +501,7 @@ def cmd_import(args):
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "simulate": cmd_simulate, "info": cmd_info,
-            "import": cmd_import, "reproduce": cmd_reproduce}
+            "import": cmd_import, "reproduce": cmd_reproduce, "sweep": cmd_sweep}
 
 
 def main(argv=None):
