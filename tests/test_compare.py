@@ -90,24 +90,127 @@ def _ground_truth(T=60, B=48):
     x[10:40] = np.array([[1, 0, 0.5], [0, 1, 0.5], [1, 1, 0], [0.5, 0, 1.0]])[cond]
     x += 0.3 * rng.normal(size=x.shape)
     spikes = simulate(true, x, record=("s",), dtype=np.float64).spikes
-    _, target, _ = psth(filter_like_model(spikes[:, :, :10], true), cond)
-    return x, cond, target
+    return x, cond, filter_like_model(spikes[:, :, :10], true)
 
 
-def test_activity_task_and_fit():
-    from brianmodes.data.fit import ActivityTask, choose_modes, fit_activity, selection_network
+def test_activity_task_splits_trials_and_scores_against_held_out_psths():
+    from brianmodes.data.fit import ActivityTask
 
-    x, cond, target = _ground_truth()
-    task = ActivityTask(x, cond, target, test_fraction=0.25)
+    x, cond, activity = _ground_truth()
+    task = ActivityTask(x, cond, activity, test_fraction=0.25)
     assert task.test_idx.size == 12 and set(cond[task.test_idx]) == {0, 1, 2, 3}  # stratified
+    assert not set(task.test_idx) & set(task.train_idx)
+    _, train_psth, _ = psth(activity[:, task.train_idx], cond[task.train_idx])
+    _, test_psth, _ = psth(activity[:, task.test_idx], cond[task.test_idx])
+    np.testing.assert_allclose(task.train_targets, train_psth, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(task.test_targets, test_psth, rtol=1e-6, atol=1e-7)
     batch = task.sample(5, np.random.default_rng(0))
     assert batch.inputs.shape == (60, 5, 3) and batch.targets.shape == (60, 5, 10)
+    np.testing.assert_array_equal(batch.targets, task.train_targets[:, batch.info["condition"]])
+    held_out = next(task.test_batches())
+    np.testing.assert_array_equal(held_out.targets, task.test_targets[:, held_out.info["condition"]])
+    with pytest.raises(BrianModesError, match="inputs must be"):
+        ActivityTask(x[:, :10], cond, activity)
+    with pytest.raises(BrianModesError, match="no training trials"):
+        ActivityTask(x, cond, activity, test_trials=np.flatnonzero(cond == 2))
+    with pytest.raises(BrianModesError, match="return"):
+        ActivityTask(lambda c, rng: np.zeros((5, len(c), 3)), cond, activity)
+
+
+def test_noise_floor_is_the_sampling_error_of_the_held_out_psths():
+    from brianmodes.data.fit import ActivityTask
+
+    rng = np.random.default_rng(1)
+    cond = np.repeat([0, 1], 200)
+    mean = rng.random((40, 2, 6))
+    activity = mean[:, cond] + 0.3 * rng.normal(size=(40, 400, 6))
+    task = ActivityTask(np.zeros((40, 400, 1)), cond, activity, test_fraction=0.1)
+    assert task.noise_floor() == pytest.approx(0.09 / 20, rel=0.1)
+    assert np.mean((task.test_targets - mean) ** 2) == pytest.approx(task.noise_floor(), rel=0.15)
+
+
+def test_fit_reduces_the_cross_validated_error_through_a_fixed_selection():
+    from brianmodes.data.fit import ActivityTask, fit_activity, selection_network
+
+    x, cond, activity = _ground_truth()
+    task = ActivityTask(x, cond, activity, test_fraction=0.25)
     untrained = task.psth_error(selection_network(20, 2, 3, np.arange(10), seed=0, filter="double-ema"))
     net, metrics = fit_activity(task, N=20, P=2, n_batches=80, filter="double-ema")
     np.testing.assert_array_equal(net.W_out, np.eye(10, 20))  # the readout stays a selection
     assert metrics["psth_mse"] < 0.5 * untrained
     assert metrics["psth_mse"] < metrics["mse"]  # the trial-averaged error has no trial-noise floor
-    curve = choose_modes(task, N=20, Ps=(1, 2), n_batches=20, filter="double-ema")
-    assert curve["Ps"] == [1, 2] and curve["best_P"] in (1, 2) and curve["psth_mse"].shape == (2,)
-    with pytest.raises(BrianModesError, match="targets must be"):
-        ActivityTask(x, cond, target[:, :3])
+    with pytest.raises(BrianModesError, match="recorded"):
+        fit_activity(task, N=20, P=2, recorded=[0, 1], n_batches=1)
+    with pytest.raises(BrianModesError, match="distinct"):
+        selection_network(20, 2, 3, [0, 0, 1])
+
+
+def test_fit_with_a_task_loss_trains_the_task_rows_only():
+    from brianmodes.data.fit import ActivityTask, fit_activity
+
+    x, cond, activity = _ground_truth()
+    task_targets = np.zeros((60, 48, 1))
+    task_targets[40:, :, 0] = np.where(cond % 2, 1.0, -1.0)
+    task = ActivityTask(x, cond, activity, task_targets=task_targets, task_weight=2.0)
+    assert task.n_out == 11 and task.sample(3, np.random.default_rng(0)).targets.shape == (60, 3, 11)
+    net, metrics = fit_activity(task, N=20, P=2, n_batches=60, filter="double-ema")
+    np.testing.assert_array_equal(net.W_out[:10], np.eye(10, 20))
+    assert np.any(net.W_out[10] != 0) and {"mse", "task_mse", "psth_mse"} <= set(metrics)
+
+
+def test_weighted_mse_gradient_matches_finite_differences():
+    from brianmodes.data.fit import WeightedMSE
+
+    rng = np.random.default_rng(0)
+    y, target = rng.normal(size=(4, 3, 5)), rng.normal(size=(4, 3, 5))
+    loss = WeightedMSE(3, task_weight=0.7)
+    value, grad = loss(y, target)
+    assert value == pytest.approx(np.mean((y - target)[..., :3] ** 2) + 0.7 * np.mean((y - target)[..., 3:] ** 2))
+    eps, idx = 1e-6, [(0, 0, 0), (3, 2, 4), (1, 1, 3)]
+    for i in idx:
+        up, down = y.copy(), y.copy()
+        up[i] += eps
+        down[i] -= eps
+        assert grad[i] == pytest.approx((loss(up, target)[0] - loss(down, target)[0]) / (2 * eps), rel=1e-6)
+
+
+def test_trainer_freezes_masked_entries():
+    from brianmodes.tasks import make_task
+    from brianmodes.train.trainer import Trainer
+
+    task = make_task("digits")
+    net = task.make_network(N=20, P=2, seed=0)
+    before = net.params["W_out"].copy()
+    rows = np.zeros(before.shape, bool)
+    rows[:4] = True
+    Trainer(n_batches=5, lr=1e-2, progress=False, frozen={"W_out": rows}).fit(net, task)
+    np.testing.assert_array_equal(net.params["W_out"][:4], before[:4])
+    assert np.mean(net.params["W_out"][4:] != before[4:]) > 0.5  # (silent neurons get no gradient)
+    with pytest.raises(BrianModesError, match="frozen mask"):
+        Trainer(n_batches=1, progress=False, frozen={"W_out": rows[:2]}).fit(net, task)
+
+
+def test_choose_modes_cross_validates_over_folds():
+    from brianmodes.data.fit import choose_modes
+
+    x, cond, activity = _ground_truth()
+    curve = choose_modes(x, cond, activity, N=20, Ps=(1, 2), n_folds=2, n_batches=20, filter="double-ema")
+    assert curve["Ps"] == [1, 2] and curve["fold_errors"].shape == (2, 2)
+    assert curve["best_P"] in (1, 2) and curve["min_P"] in (1, 2) and set(curve["networks"]) == {1, 2}
+    assert np.all(curve["mean"] > curve["noise_floor"] * 0.5)
+    with pytest.raises(BrianModesError, match="folds"):
+        choose_modes(x, cond, activity, N=20, Ps=(1,), n_folds=20)
+
+
+def test_mode_subspace_angles():
+    from brianmodes.data.fit import mode_subspace_angles
+
+    a = ModeNetwork(N=30, P=2, N_in=1, N_out=1, seed=0)
+    b = ModeNetwork(N=30, P=2, N_in=1, N_out=1, seed=1)
+    assert np.all(mode_subspace_angles(a, b, np.arange(30)) > 20)  # random 2-D subspaces of 30-D
+    b.params["xi_in"] = a.params["xi_in"] @ np.array([[2.0, 1.0], [0.0, -1.0]])
+    np.testing.assert_allclose(mode_subspace_angles(a, b, np.arange(30)), 0, atol=1e-5)
+    with pytest.raises(BrianModesError, match="which"):
+        mode_subspace_angles(a, b, np.arange(30), which="both")
+    with pytest.raises(BrianModesError, match="parametrization"):
+        mode_subspace_angles(a, ModeNetwork(N=30, P=2, N_in=1, N_out=1, parametrization="full"), np.arange(30))

@@ -183,6 +183,60 @@ a.axvspan(300, 500, color="0.9"); a.set_ylabel("output (grey intact, red silence
 b.plot(t, v_intact[0], color="0.6"); b.plot(t, np.array(monitor.v_)[0], color="k")
 b.axvspan(300, 500, color="0.9"); b.set_ylabel("v"); b.set_xlabel("time (ms)"); plt.show()'''),
     ],
+    "05_fit_recorded_data.ipynb": [
+        ("md", "# Fitting a mode network to recorded spikes (ground truth, end to end)\n\n"
+               "We play experimenter on a network whose modes we know (P* = 2): record the spikes of some of its "
+               "neurons on trials of the context task, save them as NWB, read the file back as real data, "
+               "choose P by cross-validation, fit, and check what the fit recovered. "
+               "`docs/fitting.md` has the full-size numbers and explains how to do this with a real NWB file "
+               "(e.g. from DANDI)."),
+        ("code", SETUP),
+        ("code", '''from brianmodes import simulate
+from brianmodes.data import (read_nwb, write_nwb, choose_modes, fit_activity, mode_subspace_angles,
+                             cca_similarity, psth)
+from brianmodes.data.fit import ActivityTask
+from brianmodes.data.ground_truth import (two_mode_network, short_context_task, record_network,
+                                          recording_to_arrays, context_inputs)
+
+task = short_context_task()
+true = two_mode_network(N=60, seed=1)
+recording, inputs = record_network(true, n_recorded=40, trials_per_condition=40 if not QUICK else 8,
+                                   task=task, return_inputs=True)
+path = write_nwb(recording, "ground_truth.nwb")
+data = read_nwb(path)                      # from here on, only what an experimenter has
+data'''),
+        ("md", "## Preprocess like the model\n\nBin at the model's dt and filter with the model's own r filter; "
+               "trial-averaged PSTHs per condition (context x stimulus signs)."),
+        ("code", '''spikes, activity, conditions = recording_to_arrays(data, true, n_steps=task.n_steps)
+labels, mean, sem = psth(activity, conditions)
+t = np.arange(task.n_steps) * true.dt
+for c in range(4):
+    plt.plot(t, mean[:, c, 0], label=f"condition {c}")
+plt.xlabel("time (s)"); plt.ylabel("filtered rate, unit 0"); plt.legend(frameon=False); plt.show()'''),
+        ("md", "## Choose P by cross-validation\n\nFor each fold of trials and each P, fit on the other folds and "
+               "score the model's trial-averaged rates against the fold's own PSTHs; the chosen P is the smallest "
+               "within one standard error of the best. Here each trial's stimulus is known (`match=\"trials\"`); "
+               "with only the stimulus statistics per condition, pass a function of (conditions, rng) as inputs."),
+        ("code", '''curve = choose_modes(inputs, conditions, activity, N=60, Ps=(1, 2, 3) if not QUICK else (1, 2), n_folds=3,
+                     n_batches=1000 if not QUICK else 20, filter=true.filter, task_kwargs={"match": "trials"},
+                     progress=not QUICK)
+plt.errorbar(curve["Ps"], curve["mean"], yerr=curve["sem"], marker="o", capsize=3)
+plt.axhline(curve["noise_floor"], ls="--", color="gray"); plt.xlabel("P"); plt.ylabel("held-out PSTH error"); plt.show()
+print("chosen P:", curve["best_P"])'''),
+        ("md", "## Fit, then compare with the truth\n\nPrincipal angles between the true and fitted mode subspaces "
+               "(over the recorded neurons) and CCA of the trial-averaged mode trajectories on fresh trials."),
+        ("code", '''fit_task = ActivityTask(inputs, conditions, activity, test_fraction=0.1, match="trials")
+fitted, metrics = fit_activity(fit_task, N=60, P=curve["best_P"], n_batches=2500 if not QUICK else 20,
+                               filter=true.filter, progress=not QUICK)
+recorded = np.asarray(data.unit_ids)
+print("principal angles (deg):", mode_subspace_angles(true, fitted, recorded, np.arange(recorded.size)).round(1))
+cond = np.repeat(np.arange(8), 20)
+x = context_inputs(cond, np.random.default_rng(5), task)
+_, true_r, _ = psth(simulate(true, x, record=("r",)).r, cond)
+_, fit_r, _ = psth(simulate(fitted, x, record=("r",)).r, cond)
+cca = cca_similarity(fit_r @ fitted.xi_out, true_r @ true.xi_out, n_components=min(fitted.P, 2))
+print("CCA of mode trajectories:", cca["correlations"].round(3))'''),
+    ],
 }
 
 

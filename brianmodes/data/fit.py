@@ -1,10 +1,15 @@
-"""Fitting a mode network to recorded activity, and choosing P by held-out error.
+"""Fitting a mode network to recorded activity, and choosing P by cross-validation.
 
 The fitted quantity is the trial-averaged filtered rate of each recorded neuron per
 condition (its PSTH after the model's own filter). Chosen model neurons stand for the
 recorded ones: a fixed selection readout reads their r, and the network is trained so
-that, trial by trial, their activity matches the PSTH of the trial's condition (the
-mean-squared error is smallest when the condition means match).
+that, trial by trial, their activity matches the PSTH of the trial's condition computed
+from the *training* trials only (the mean-squared error is smallest when the condition
+means match). Held-out trials give their own PSTHs, against which the model's
+trial-averaged rates are scored, so the error is a true cross-validated one.
+
+A task loss can be added (the recorded animal did a task): the network then has extra,
+trained readout rows whose per-trial targets are the task's.
 """
 
 from __future__ import annotations
@@ -14,94 +19,235 @@ import numpy as np
 from ..errors import BrianModesError
 from ..network import ModeNetwork
 from ..tasks.base import Batch, Task
+from .preprocess import psth
+
+
+class WeightedMSE:
+    """MSE on the first ``n_activity`` outputs plus ``task_weight`` times the MSE on the rest.
+
+    A loss callable for :func:`~brianmodes.train.bptt.loss_and_grads`:
+    ``(outputs, targets, mask) -> (value, d value / d outputs)``.
+    """
+
+    def __init__(self, n_activity, task_weight=1.0):
+        self.n_activity, self.task_weight = int(n_activity), float(task_weight)
+        self.__name__ = f"weighted_mse(n_activity={self.n_activity}, task_weight={self.task_weight:g})"
+
+    def __call__(self, y, target, mask=None):
+        err = y - target
+        if mask is not None:
+            err = err * mask
+        n = self.n_activity
+        a, b = err[..., :n], err[..., n:]
+        grad = np.empty_like(err)
+        grad[..., :n] = 2.0 * a / max(a.size, 1)
+        value = float(np.sum(a * a)) / max(a.size, 1)
+        if b.size:
+            grad[..., n:] = self.task_weight * 2.0 * b / b.size
+            value += self.task_weight * float(np.sum(b * b)) / b.size
+        return value, grad
 
 
 class ActivityTask(Task):
-    """Trials with given inputs whose targets are recorded PSTHs.
+    """Recorded trials (inputs and filtered activity) as a training task with held-out trials.
 
     Parameters
     ----------
-    inputs : array (T, B, N_in)
-        The inputs of every recorded trial, at the model's dt.
+    inputs : array (T, B, N_in) or callable
+        The inputs of every recorded trial at the model's dt, or a function
+        ``inputs(conditions, rng) -> (T, len(conditions), N_in)`` that draws
+        inputs for given conditions (e.g. the stimulus of each condition plus
+        fresh noise, when the trial-by-trial input is not known). With a
+        function, every training batch gets new draws and the held-out score
+        averages ``n_model_trials`` draws per condition.
     conditions : array (B,)
-        Each trial's condition.
-    targets : array (T, C, n)
-        Trial-averaged filtered rates of the n recorded neurons per condition,
-        in the order of ``np.unique(conditions)``.
+        Each recorded trial's condition.
+    activity : array (T, B, n)
+        Each trial's filtered activity of the n recorded neurons (e.g.
+        :func:`~brianmodes.data.filter_like_model` of the binned spikes).
+    test_trials : array of int, optional
+        Indices of the held-out trials (e.g. one fold of a cross-validation);
+        default: a ``test_fraction`` of each condition's trials, drawn with ``seed``.
     test_fraction : float
-        Trials held out (stratified by condition) for :meth:`evaluate`.
+    task_targets : array (T, B, n_task), optional
+        Per-trial targets of a task the recorded subject performed; the
+        network then has ``n_task`` trained readout rows after the ``n``
+        fixed selection rows, and the loss adds ``task_weight`` times their MSE.
+    task_weight : float
+    n_model_trials : int
+        Model trials per condition for the held-out score when ``inputs`` is a function.
+    match : {"psth", "trials"}
+        What a training trial is pulled towards: the PSTH of its condition
+        (the default; all that can be asked when the trial-by-trial input is
+        unknown) or its own recorded activity (when ``inputs`` holds each
+        trial's actual input, e.g. a recorded noisy stimulus: the trial-to-trial
+        fluctuations then constrain the recurrent dynamics too).
     seed : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> cond = np.repeat([0, 1], 8)
+    >>> task = ActivityTask(rng.normal(size=(30, 16, 2)), cond, rng.random((30, 16, 5)))
+    >>> task.train_targets.shape, task.test_targets.shape, task.test_idx.size
+    ((30, 2, 5), (30, 2, 5), 4)
     """
 
     name = "activity"
     readout = "per_step"
-    loss = "mse"
     filter = "double"
     default_batch_size = 32
     main_metric = "mse"
     input_kind = "current"
 
-    def __init__(self, inputs, conditions, targets, test_fraction=0.25, seed=0):
-        self.inputs = np.ascontiguousarray(inputs, dtype=np.float32)
+    def __init__(self, inputs, conditions, activity, test_trials=None, test_fraction=0.25, task_targets=None,
+                 task_weight=1.0, n_model_trials=50, match="psth", seed=0):
         self.conditions = np.asarray(conditions)
-        self.targets = np.asarray(targets, dtype=np.float32)
-        if self.inputs.ndim != 3 or self.conditions.shape != (self.inputs.shape[1],):
-            raise BrianModesError("inputs must be (T, B, N_in) with one condition per trial")
+        self.activity = np.asarray(activity, dtype=np.float32)
+        if self.activity.ndim != 3 or self.activity.shape[1] != self.conditions.size:
+            raise BrianModesError(f"activity must be (T, B, n) with one condition per trial; got "
+                                  f"{self.activity.shape} and {self.conditions.size} conditions")
+        self.n_steps, n_trials, self.n_activity = self.activity.shape
+        self.input_fn = inputs if callable(inputs) else None
+        if self.input_fn is None:
+            self.inputs = np.ascontiguousarray(inputs, dtype=np.float32)
+            if self.inputs.ndim != 3 or self.inputs.shape[:2] != (self.n_steps, n_trials):
+                raise BrianModesError(f"inputs must be (T, B, N_in) = ({self.n_steps}, {n_trials}, N_in) like "
+                                      f"the activity, got {self.inputs.shape}")
+        else:
+            self.inputs = None
+            probe = np.asarray(self.input_fn(self.conditions[:1], np.random.default_rng(0)))
+            if probe.ndim != 3 or probe.shape[:2] != (self.n_steps, 1):
+                raise BrianModesError(f"inputs(conditions, rng) must return (T, len(conditions), N_in) with "
+                                      f"T = {self.n_steps}, got {probe.shape}")
+        self.n_in = (self.inputs if self.inputs is not None else probe).shape[2]
+        self.task_targets = None if task_targets is None else np.asarray(task_targets, dtype=np.float32)
+        if self.task_targets is not None and (self.task_targets.ndim != 3
+                                              or self.task_targets.shape[:2] != (self.n_steps, n_trials)):
+            raise BrianModesError(f"task_targets must be (T, B, n_task) = ({self.n_steps}, {n_trials}, n_task), "
+                                  f"got {self.task_targets.shape}")
+        self.n_task = 0 if self.task_targets is None else self.task_targets.shape[2]
+        self.n_out = self.n_activity + self.n_task
+        self.task_weight, self.n_model_trials, self.seed = float(task_weight), int(n_model_trials), seed
+        if match not in ("psth", "trials"):
+            raise BrianModesError(f"match must be 'psth' or 'trials', got {match!r}")
+        if match == "trials" and self.input_fn is not None:
+            raise BrianModesError("match='trials' needs each trial's actual inputs as an array, not a function")
+        self.match = match
+        self.loss = WeightedMSE(self.n_activity, self.task_weight) if self.n_task else "mse"
         self.labels = np.unique(self.conditions)
-        if self.targets.ndim != 3 or self.targets.shape[:2] != (self.inputs.shape[0], self.labels.size):
-            raise BrianModesError(f"targets must be (T, C, n) = ({self.inputs.shape[0]}, {self.labels.size}, n), "
-                                  f"got {self.targets.shape}")
-        self.n_steps, self.n_in, self.n_out = self.inputs.shape[0], self.inputs.shape[2], self.targets.shape[2]
-        rng = np.random.default_rng(seed)
-        test = np.zeros(self.conditions.size, bool)
-        for c in self.labels:
-            idx = rng.permutation(np.flatnonzero(self.conditions == c))
-            test[idx[:int(round(test_fraction * idx.size))]] = True
+        test = np.zeros(n_trials, bool)
+        if test_trials is None:
+            rng = np.random.default_rng(seed)
+            for c in self.labels:
+                idx = rng.permutation(np.flatnonzero(self.conditions == c))
+                test[idx[:int(round(test_fraction * idx.size))]] = True
+        else:
+            test[np.asarray(test_trials, dtype=int)] = True
         self.train_idx, self.test_idx = np.flatnonzero(~test), np.flatnonzero(test)
-        if self.train_idx.size == 0:
-            raise BrianModesError("no training trials left; lower test_fraction")
+        missing = [c for c in self.labels if not np.any(self.conditions[self.train_idx] == c)]
+        if missing:
+            raise BrianModesError(f"no training trials left for condition(s) {missing}; hold out fewer trials")
+        self.train_targets = self._psth(self.train_idx)
+        self.test_targets = self._psth(self.test_idx) if self.test_idx.size else None
 
-    def _batch(self, idx):
+    def _psth(self, idx):
+        """(T, C, n) PSTH of the given trials; NaN for a condition without trials."""
+        out = np.full((self.n_steps, self.labels.size, self.n_activity), np.nan, np.float32)
+        present, means, _ = psth(self.activity[:, idx], self.conditions[idx])
+        out[:, np.searchsorted(self.labels, present)] = means
+        return out
+
+    def _batch(self, idx, rng):
         cond = np.searchsorted(self.labels, self.conditions[idx])
-        return Batch(inputs=self.inputs[:, idx], targets=self.targets[:, cond], info={"condition": cond})
+        x = self.inputs[:, idx] if self.input_fn is None else self._draw(self.conditions[idx], rng)
+        targets = self.train_targets[:, cond] if self.match == "psth" else self.activity[:, idx]
+        if self.n_task:
+            targets = np.concatenate([targets, self.task_targets[:, idx]], axis=2)
+        return Batch(inputs=x, targets=targets, info={"condition": cond})
+
+    def _draw(self, conditions, rng):
+        return np.ascontiguousarray(self.input_fn(conditions, rng), dtype=np.float32)
 
     def sample(self, batch_size, rng):
-        return self._batch(rng.choice(self.train_idx, size=int(batch_size)))
+        return self._batch(rng.choice(self.train_idx, size=int(batch_size)), rng)
 
     def n_test_trials(self, n_trials=None):
         return self.test_idx.size if n_trials is None else min(int(n_trials), self.test_idx.size)
 
     def test_batches(self, batch_size=500, n_trials=None, seed=0):
         idx = self.test_idx[:self.n_test_trials(n_trials)]
+        rng = np.random.default_rng((self.seed, 1))
         for start in range(0, idx.size, batch_size):
-            yield self._batch(idx[start:start + batch_size])
+            part = idx[start:start + batch_size]
+            batch = self._batch(part, rng)
+            # held-out trials are scored against their own condition means, not the training ones
+            if self.match == "psth":
+                cond = batch.info["condition"]
+                batch.targets[..., :self.n_activity] = self.test_targets[:, cond]
+            yield batch
 
     def trial_metrics(self, outputs, batch):
-        return {"mse": np.mean((outputs - batch.targets) ** 2, axis=(0, 2))}
+        n = self.n_activity
+        metrics = {"mse": np.mean((outputs[..., :n] - batch.targets[..., :n]) ** 2, axis=(0, 2))}
+        if self.n_task:
+            metrics["task_mse"] = np.mean((outputs[..., n:] - batch.targets[..., n:]) ** 2, axis=(0, 2))
+        return metrics
 
     def config(self):
-        return {"name": self.name}
+        return {"name": self.name, "n_activity": self.n_activity, "n_task": self.n_task,
+                "task_weight": self.task_weight, "match": self.match}
+
+    def model_psth(self, net, dtype=np.float64):
+        """The model's trial-averaged activity outputs per condition, ``(T, C, n)``, on held-out inputs."""
+        from ..simulate import simulate
+
+        if self.input_fn is None:
+            idx = self.test_idx if self.test_idx.size else self.train_idx
+            x, cond = self.inputs[:, idx], self.conditions[idx]
+        else:
+            cond = np.repeat(self.labels, self.n_model_trials)
+            x = self._draw(cond, np.random.default_rng((self.seed, 2)))
+        out = simulate(net, x, record=(), dtype=dtype).outputs[..., :self.n_activity]
+        present, means, _ = psth(out, cond)
+        result = np.full((self.n_steps, self.labels.size, self.n_activity), np.nan)
+        result[:, np.searchsorted(self.labels, present)] = means
+        return result
 
     def psth_error(self, net, dtype=np.float64):
-        """MSE between the held-out trials' per-condition average of the model's outputs and the targets.
+        """Cross-validated error: MSE between the model's trial-averaged rates and the held-out trials' PSTHs.
 
-        Unlike the per-trial MSE, this has no floor from trial-to-trial
-        variability: it measures how well the trial-averaged rates are fitted.
+        Unlike the per-trial MSE, this has no floor from the model's
+        trial-to-trial variability; what remains is the misfit plus the
+        sampling noise of the held-out PSTHs (the same for every model).
         """
-        from ..simulate import simulate
-        from .preprocess import psth
+        if self.test_targets is None:
+            raise BrianModesError("this task holds out no trials; give test_fraction > 0 or test_trials")
+        return float(np.nanmean((self.model_psth(net, dtype) - self.test_targets) ** 2))
 
-        idx = self.test_idx
-        out = simulate(net, self.inputs[:, idx], record=(), dtype=dtype).outputs
-        present, means, _ = psth(out, np.searchsorted(self.labels, self.conditions[idx]))
-        return float(np.mean((means - self.targets[:, present]) ** 2))
+    def noise_floor(self):
+        """The expected :meth:`psth_error` of a perfect model: the sampling variance of the held-out PSTHs."""
+        var = 0.0
+        for c in self.labels:
+            trials = self.activity[:, self.test_idx[self.conditions[self.test_idx] == c]]
+            if trials.shape[1] > 1:
+                var += float(np.mean(trials.var(axis=1, ddof=1))) / trials.shape[1]
+        return var / self.labels.size
 
 
-def selection_network(N, P, N_in, recorded, seed=None, **kwargs):
-    """A network whose readout picks the r of the model neurons ``recorded`` (fixed W_out)."""
+def selection_network(N, P, N_in, recorded, n_task=0, seed=None, **kwargs):
+    """A network whose first readout rows pick the r of the model neurons ``recorded`` (fixed).
+
+    With ``n_task > 0``, ``n_task`` ordinary (trainable) readout rows follow.
+    """
     recorded = np.asarray(recorded, dtype=int)
-    net = ModeNetwork(N=N, P=P, N_in=N_in, N_out=recorded.size, readout="per_step", seed=seed, **kwargs)
-    W_out = np.zeros((recorded.size, N))
+    if recorded.ndim != 1 or recorded.size == 0 or recorded.min() < 0 or recorded.max() >= N \
+            or np.unique(recorded).size != recorded.size:
+        raise BrianModesError(f"recorded must be distinct model neuron indices in [0, {N}), got {recorded}")
+    net = ModeNetwork(N=N, P=P, N_in=N_in, N_out=recorded.size + n_task, readout="per_step", seed=seed, **kwargs)
+    W_out = net.params["W_out"].copy()
+    W_out[:recorded.size] = 0.0
     W_out[np.arange(recorded.size), recorded] = 1.0
     net.params["W_out"] = W_out
     return net
@@ -114,37 +260,148 @@ def fit_activity(task, N, P, recorded=None, n_batches=800, lr=1e-2, seed=0, prog
     smooth PSTHs tolerates it, and at 1e-3 the fit stalls (measured on a
     ground-truth network: 28 % against 97 % of the PSTH variance explained).
 
+    Parameters
+    ----------
+    task : ActivityTask
+    N, P : int
+        Network size and number of modes.
+    recorded : array of int, optional
+        The model neurons standing for the recorded ones (default: the first n).
+    n_batches, lr, seed, progress
+        Passed to :class:`~brianmodes.train.Trainer`.
+    **net_kwargs
+        Passed to :class:`~brianmodes.ModeNetwork` (e.g. ``filter``, ``dt``).
+
     Returns
     -------
     net : ModeNetwork
-        The fitted network (W_out is the fixed selection).
+        The fitted network (its first n readout rows are the fixed selection).
     metrics : dict
-        Held-out per-trial ``mse``, ``psth_mse`` (trial-averaged, see
-        :meth:`ActivityTask.psth_error`) and rate.
+        Held-out per-trial ``mse`` (and ``task_mse``), ``psth_mse``
+        (cross-validated, see :meth:`ActivityTask.psth_error`) and rate.
     """
     from ..train.trainer import Trainer
 
-    recorded = np.arange(task.n_out) if recorded is None else np.asarray(recorded)
-    net = selection_network(N, P, task.n_in, recorded, seed=seed, **net_kwargs)
-    Trainer(n_batches=n_batches, lr=lr, seed=seed, progress=progress, frozen=("W_out",)).fit(net, task)
-    return net, dict(task.evaluate(net), psth_mse=task.psth_error(net))
+    recorded = np.arange(task.n_activity) if recorded is None else np.asarray(recorded)
+    if recorded.size != task.n_activity:
+        raise BrianModesError(f"{recorded.size} model neurons given for {task.n_activity} recorded ones")
+    net = selection_network(N, P, task.n_in, recorded, n_task=task.n_task, seed=seed, **net_kwargs)
+    selection = np.zeros(net.params["W_out"].shape, bool)
+    selection[:task.n_activity] = True
+    Trainer(n_batches=n_batches, lr=lr, seed=seed, progress=progress, frozen={"W_out": selection}).fit(net, task)
+    metrics = {}
+    if task.test_idx.size:
+        metrics = dict(task.evaluate(net), psth_mse=task.psth_error(net))
+    return net, metrics
 
 
-def choose_modes(task, N, Ps=(1, 2, 3, 4, 5), n_batches=800, lr=1e-2, seed=0, progress=False, **net_kwargs):
-    """Held-out error of the trial-averaged rates against P; the chosen P has the lowest.
+def one_standard_error_choice(Ps, mean, sem):
+    """The smallest P whose error is within one standard error of the lowest (Hastie et al.'s rule).
+
+    Examples
+    --------
+    >>> one_standard_error_choice([1, 2, 3, 4], [5.0, 2.0, 1.9, 1.8], [0.1, 0.2, 0.2, 0.2])
+    2
+    """
+    mean, sem = np.asarray(mean, float), np.asarray(sem, float)
+    best = int(np.argmin(mean))
+    return list(Ps)[int(np.flatnonzero(mean <= mean[best] + sem[best])[0])]
+
+
+def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4, recorded=None, n_batches=800,
+                 lr=1e-2, seed=0, progress=False, task_kwargs=None, **net_kwargs):
+    """Cross-validated error of the trial-averaged rates against P, and the P it chooses.
+
+    The trials of every condition are split into ``n_folds`` folds; for each
+    fold and P a network is fitted to the other folds' PSTHs and scored
+    against the fold's own (:meth:`ActivityTask.psth_error`). The chosen P is
+    the smallest whose mean error is within one standard error (over folds)
+    of the lowest: more modes never fit worse on average, so the plain
+    minimum drifts upwards by amounts far below the noise.
+
+    Parameters
+    ----------
+    inputs, conditions, activity
+        As for :class:`ActivityTask`.
+    N : int
+        Network size of the fitted networks.
+    Ps : sequence of int
+    n_folds : int
+    recorded, n_batches, lr, seed, progress, **net_kwargs
+        As for :func:`fit_activity`.
+    task_kwargs : dict, optional
+        More :class:`ActivityTask` arguments (``task_targets``, ``n_model_trials``...).
 
     Returns
     -------
     dict
-        ``Ps``, ``psth_mse`` and ``test_mse`` (one per P), ``best_P`` and the
-        fitted ``networks``.
+        ``Ps``; ``fold_errors`` (len(Ps), n_folds); ``mean`` and ``sem`` per
+        P; ``noise_floor`` (the error a perfect model would have);
+        ``best_P`` (one-standard-error rule) and ``min_P`` (lowest mean);
+        ``networks`` (P -> the network fitted on all but the first fold).
     """
-    nets, errors, trial_errors = {}, [], []
-    for P in Ps:
-        nets[P], metrics = fit_activity(task, N, P, n_batches=n_batches, lr=lr, seed=seed, progress=progress,
-                                        **net_kwargs)
-        errors.append(metrics["psth_mse"])
-        trial_errors.append(metrics["mse"])
-    best = list(Ps)[int(np.argmin(errors))]
-    return {"Ps": list(Ps), "psth_mse": np.array(errors), "test_mse": np.array(trial_errors), "best_P": best,
+    conditions = np.asarray(conditions)
+    if int(n_folds) < 2:
+        raise BrianModesError(f"n_folds must be at least 2, got {n_folds}")
+    fold = np.empty(conditions.size, int)
+    rng = np.random.default_rng(seed)
+    for c in np.unique(conditions):
+        idx = rng.permutation(np.flatnonzero(conditions == c))
+        if idx.size < n_folds:
+            raise BrianModesError(f"condition {c!r} has {idx.size} trials, fewer than the {n_folds} folds")
+        fold[idx] = np.arange(idx.size) % n_folds
+    errors = np.empty((len(Ps), n_folds))
+    floors, nets = [], {}
+    for k in range(n_folds):
+        task = ActivityTask(inputs, conditions, activity, test_trials=np.flatnonzero(fold == k), seed=seed,
+                            **(task_kwargs or {}))
+        floors.append(task.noise_floor())
+        for i, P in enumerate(Ps):
+            net, metrics = fit_activity(task, N, P, recorded=recorded, n_batches=n_batches, lr=lr, seed=seed,
+                                        progress=progress, **net_kwargs)
+            errors[i, k] = metrics["psth_mse"]
+            if k == 0:
+                nets[P] = net
+    mean, sem = errors.mean(axis=1), errors.std(axis=1, ddof=1) / np.sqrt(n_folds)
+    return {"Ps": list(Ps), "fold_errors": errors, "mean": mean, "sem": sem, "noise_floor": float(np.mean(floors)),
+            "best_P": one_standard_error_choice(Ps, mean, sem), "min_P": list(Ps)[int(np.argmin(mean))],
             "networks": nets}
+
+
+def mode_subspace_angles(true_net, fitted_net, true_neurons, fitted_neurons=None, which="in"):
+    """Principal angles (degrees) between two networks' mode subspaces, over the neurons they share.
+
+    The subspace of a network is the span of the columns of ``xi_in`` (the
+    directions its recurrent input takes; ``which="out"`` for ``xi_out``)
+    restricted to the given neurons, e.g. the recorded ones and the model
+    neurons that stand for them.
+
+    Returns
+    -------
+    ndarray
+        min(P_true, P_fitted) angles, smallest first; all near 0 when one
+        subspace contains the other.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brianmodes import ModeNetwork
+    >>> a = ModeNetwork(N=30, P=2, N_in=1, N_out=1, seed=0)
+    >>> b = ModeNetwork(N=30, P=3, N_in=1, N_out=1, seed=1)
+    >>> b.params["xi_in"][:, :2] = a.params["xi_in"] @ np.array([[1.0, 2.0], [0.5, -1.0]])
+    >>> np.round(mode_subspace_angles(a, b, np.arange(30)), 6)
+    array([0., 0.])
+    """
+    from scipy.linalg import subspace_angles
+
+    key = {"in": "xi_in", "out": "xi_out"}.get(which)
+    if key is None:
+        raise BrianModesError(f"which must be 'in' or 'out', got {which!r}")
+    for net in (true_net, fitted_net):
+        if net.parametrization != "modes":
+            raise BrianModesError("mode subspaces need networks with parametrization='modes'")
+    true_neurons = np.asarray(true_neurons, dtype=int)
+    fitted_neurons = true_neurons if fitted_neurons is None else np.asarray(fitted_neurons, dtype=int)
+    a = true_net.params[key][true_neurons]
+    b = fitted_net.params[key][fitted_neurons]
+    return np.sort(np.degrees(subspace_angles(a, b)))

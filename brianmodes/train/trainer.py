@@ -51,9 +51,10 @@ class Trainer:
     checkpoint_every : int
     progress : bool
         Show a tqdm progress bar.
-    frozen : iterable of str
+    frozen : iterable of str, or dict
         Arrays left as they are (e.g. ``("W_out",)`` to fit activity through
-        a fixed readout).
+        a fixed readout), or a dict from array name to a boolean mask of the
+        entries left as they are (``{"W_out": rows}``; ``None`` for all).
 
     Attributes
     ----------
@@ -92,7 +93,7 @@ class Trainer:
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.progress = progress
-        self.frozen = tuple(frozen)
+        self.frozen = dict(frozen) if isinstance(frozen, dict) else dict.fromkeys(frozen)
 
     def get_params(self):
         """The settings, as a JSON-serializable dict."""
@@ -177,6 +178,10 @@ class Trainer:
         if unknown:
             raise BrianModesError(f"cannot freeze {', '.join(sorted(unknown))}: the network's arrays are "
                                   f"{', '.join(net.params)}")
+        for name, entries in self.frozen.items():
+            if entries is not None and np.shape(entries) != net.params[name].shape:
+                raise BrianModesError(f"the frozen mask of {name} has shape {np.shape(entries)}, the array "
+                                      f"{net.params[name].shape}")
         dtype = np.dtype(str(self.dtype))
         batch_size = int(self.batch_size or task.default_batch_size)
         surrogate = get_surrogate(self.surrogate, self.surrogate_slope)
@@ -200,8 +205,11 @@ class Trainer:
                 batch = task.sample(batch_size, rng)
                 result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss,
                                         surrogate=surrogate, rate_regularizer=regularizer, dtype=dtype)
-                for name in self.frozen:
-                    del result.grads[name]
+                for name, entries in self.frozen.items():
+                    if entries is None:
+                        del result.grads[name]
+                    else:  # Adam leaves entries whose gradients are always 0 as they are
+                        result.grads[name][entries] = 0.0
                 norm = clip_by_global_norm(result.grads, self.clip_norm)
                 if not (math.isfinite(result.loss) and math.isfinite(norm)):
                     where = (f"; the last checkpoint ({self.checkpoint}) is kept" if self.checkpoint

@@ -1,0 +1,129 @@
+"""Ground truth for fitting: record a known mode network, go through NWB, fit, compare (issue 5).
+
+    python benchmarks/ground_truth.py                      # full: writes docs/fitting.md + figure
+    python benchmarks/ground_truth.py --quick --out /tmp/gt   # a small run (minutes)
+
+Steps: a P* = 2 network (brianmodes.data.ground_truth.two_mode_network) performs the
+context task; the spikes of a random subset of its neurons on trials of the eight
+conditions become a Recording, written to NWB and read back (checked identical); the
+cross-validated PSTH error is measured against P (choose_modes, one-standard-error
+rule); a network with the chosen P is fitted on all training trials and compared with
+the truth: principal angles between the true and fitted mode subspaces over the
+recorded neurons, and CCA of the trial-averaged trajectories (mode coordinates and
+recorded neurons) on fresh trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from brianmodes import simulate
+from brianmodes.data import cca_similarity, psth, read_nwb, write_nwb
+from brianmodes.data.fit import ActivityTask, choose_modes, fit_activity, mode_subspace_angles
+from brianmodes.data.ground_truth import (context_inputs, record_network, recording_to_arrays, short_context_task,
+                                          two_mode_network)
+
+
+def trajectories(true, fitted, recorded, task, n_per_condition=50, seed=5):
+    """Trial-averaged r of both networks on the same fresh trials: ((T, 8, N_true), (T, 8, N_fit))."""
+    cond = np.repeat(np.arange(8), n_per_condition)
+    x = context_inputs(cond, np.random.default_rng(seed), task)
+    _, mt, _ = psth(simulate(true, x, record=("r",), dtype=np.float64).r, cond)
+    _, mf, _ = psth(simulate(fitted, x, record=("r",), dtype=np.float64).r, cond)
+    return mt, mf
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run, not the report)")
+    ap.add_argument("--out", default="docs", help="folder for fitting.md, the figure and the NWB file")
+    ap.add_argument("--match", default="trials", choices=["trials", "psth"])
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    q = args.quick
+    settings = dict(N=60, n_recorded=40, trials_per_condition=40 if not q else 12, Ps=(1, 2, 3, 4) if not q else (1, 2),
+                    n_folds=3, cv_batches=1000 if not q else 40, final_batches=2500 if not q else 60, seed=0)
+    task = short_context_task()
+    t0 = time.time()
+    true = two_mode_network(N=settings["N"], seed=1)
+    recording, inputs = record_network(true, n_recorded=settings["n_recorded"], task=task, seed=settings["seed"],
+                                       trials_per_condition=settings["trials_per_condition"], return_inputs=True)
+    nwb_path = write_nwb(recording, out / "ground_truth_recording.nwb" if not q else out / "gt.nwb")
+    back = read_nwb(nwb_path)
+    same = (all(np.array_equal(a, b) for a, b in zip(recording.spike_times, back.spike_times))
+            and all(np.array_equal(recording.conditions[k], back.conditions[k]) for k in recording.conditions))
+    spikes, activity, cond = recording_to_arrays(back, true, n_steps=task.n_steps)
+    recorded = np.asarray(back.unit_ids, dtype=int)
+    x = inputs if args.match == "trials" else (lambda c, rng: context_inputs(c, rng, task))
+    common = dict(filter=true.filter, lr=1e-2, seed=0)
+    curve = choose_modes(x, cond, activity, N=settings["N"], Ps=settings["Ps"], n_folds=settings["n_folds"],
+                         n_batches=settings["cv_batches"], task_kwargs={"match": args.match}, progress=not q,
+                         **common)
+    chosen = curve["best_P"]
+    final_task = ActivityTask(x, cond, activity, test_fraction=0.1, match=args.match)
+    fitted, metrics = fit_activity(final_task, N=settings["N"], P=chosen, n_batches=settings["final_batches"],
+                                   progress=not q, **common)
+    n = recorded.size
+    angles = mode_subspace_angles(true, fitted, recorded, np.arange(n))
+    mt, mf = trajectories(true, fitted, recorded, task)
+    kt, kf = mt @ true.params["xi_out"], mf @ fitted.params["xi_out"]
+    latent = cca_similarity(kf, kt, n_components=min(chosen, true.P))
+    neurons = cca_similarity(mf[..., :n], mt[..., recorded], n_components=5)
+    result = {"settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
+              "match": args.match, "P_true": true.P, "nwb_round_trip_identical": bool(same),
+              "n_spikes": int(spikes.sum()), "rate_hz": float(spikes.mean() / true.dt),
+              "Ps": curve["Ps"], "cv_mean": curve["mean"].tolist(), "cv_sem": curve["sem"].tolist(),
+              "cv_fold_errors": curve["fold_errors"].tolist(), "noise_floor": curve["noise_floor"],
+              "chosen_P": chosen, "min_P": curve["min_P"], "final_psth_mse": metrics["psth_mse"],
+              "target_variance": float(np.nanvar(final_task.test_targets)),
+              "principal_angles_deg": angles.tolist(), "cca_modes": latent["correlations"].tolist(),
+              "cca_modes_mean": latent["mean"], "cca_recorded_psth": neurons["mean"], "seconds": time.time() - t0}
+    (out / ("fitting.json" if not q else "gt.json")).write_text(json.dumps(result, indent=1))
+    figure(curve, mt, mf, kt, kf, recorded, true, out / ("fitting.png" if not q else "gt.png"))
+    print(json.dumps({k: v for k, v in result.items() if k != "cv_fold_errors"}, indent=1))
+    return result
+
+
+def figure(curve, mt, mf, kt, kf, recorded, true, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    ax = axes[0]
+    ax.errorbar(curve["Ps"], curve["mean"], yerr=curve["sem"], marker="o", capsize=3, label="cross-validated")
+    ax.axhline(curve["noise_floor"], color="gray", ls="--", label="noise floor")
+    ax.axvline(true.P, color="k", ls=":", label=f"P* = {true.P}")
+    ax.set(xlabel="P (modes)", ylabel="held-out PSTH error", title=f"chosen P = {curve['best_P']}")
+    ax.legend(frameon=False)
+    # fitted mode coordinates mapped onto the true ones by least squares, per condition
+    T = kt.shape[0]
+    A, *_ = np.linalg.lstsq(np.c_[kf.reshape(-1, kf.shape[-1]), np.ones(kf.shape[0] * kf.shape[1])],
+                            kt.reshape(-1, kt.shape[-1]), rcond=None)
+    mapped = (np.c_[kf.reshape(-1, kf.shape[-1]), np.ones(kf.shape[0] * kf.shape[1])] @ A).reshape(kt.shape)
+    ax = axes[1]
+    for c in range(kt.shape[1]):
+        color = plt.cm.tab10(c)
+        ax.plot(kt[:, c, 0], kt[:, c, 1], color=color, lw=2)
+        ax.plot(mapped[:, c, 0], mapped[:, c, 1], color=color, lw=1, ls="--")
+    ax.set(xlabel="mode 1", ylabel="mode 2", title="mode trajectories: true (—), fitted (--)")
+    ax = axes[2]
+    t = np.arange(T) * true.dt
+    for j, color in zip(range(3), ("C0", "C1", "C2")):
+        ax.plot(t, mt[:, 0, recorded[j]], color=color, lw=2)
+        ax.plot(t, mf[:, 0, j], color=color, lw=1, ls="--")
+    ax.set(xlabel="time (s)", ylabel="r", title="three recorded neurons, condition 0")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
