@@ -968,7 +968,7 @@ def _sweep_lock(out):
 
 
 def remove_temporary(out):
-    """Remove half-written run folders (``OUT/runs/.tmp-*``) left by killed or interrupted runs.
+    """Remove half-written run folders (``OUT/runs/.tmp-*``) and files left by killed or interrupted runs.
 
     Returns the number removed. Called by :func:`sweep` before and after its
     runs, while it holds the results folder's lock.
@@ -977,8 +977,8 @@ def remove_temporary(out):
     for path in (Path(out) / RUNS).glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(path, ignore_errors=True)
         count += 1
-    for path in Path(out).glob(f"{TMP_PREFIX}*"):
-        path.unlink(missing_ok=True)
+    for path in [*Path(out).glob(f"{TMP_PREFIX}*"), *(Path(out) / CHECKPOINTS).glob("*.tmp")]:
+        path.unlink(missing_ok=True)  # table files being replaced; checkpoints being written
     return count
 
 
@@ -1040,7 +1040,9 @@ def _run_all(client, todo, runs, out, retries, blas_threads, progress, callback,
             _report(bar, progress, _failed_row(run, _one_line(error), attempt), callback)
     finally:
         bar.close()
-        client.cancel(list(pending))
+        if pending:  # interrupted: what is still queued is not wanted (a running task may finish)
+            with contextlib.suppress(Exception):
+                client.cancel(list(pending))
 
 
 def _report(bar, progress, row, callback):
