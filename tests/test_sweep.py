@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -291,3 +292,25 @@ def test_runs_with_the_same_structure_share_one_compiled_program(tmp_path):
     for row in result.rows:   # the Brian2 simulation reproduces the numpy engine's decisions
         assert abs(row["brian2_accuracy"] - row["accuracy"]) <= 0.02
         assert row["brian2_n_trials"] == row["n_trials"] == 100
+
+
+def test_a_rerun_resumes_from_the_checkpoint_of_a_lost_attempt(tmp_path, threads_client):
+    import numpy as np
+
+    from brianmodes.train.trainer import Trainer
+
+    config = RunConfig(**grid(N=20, P=2))
+    out = tmp_path / "sweep"
+    # what a killed attempt leaves behind: a checkpoint at batch 20 of 30
+    task = config.make_task()
+    net = task.make_network(N=20, P=2, seed=0)
+    Trainer(n_batches=20, batch_size=32, seed=0, progress=False, checkpoint_every=10,
+            checkpoint=out / "checkpoints" / f"{config.run_id}.npz").fit(net, task)
+    resumed = sweep(config.to_dict(), out, client=threads_client, progress=False)
+    assert resumed.rows[0]["resumed_from_batch"] == 20
+    assert not (out / "checkpoints" / f"{config.run_id}.npz").exists()   # removed once the run is published
+    straight = sweep(config.to_dict(), tmp_path / "straight", client=threads_client, progress=False)
+    assert straight.rows[0]["resumed_from_batch"] == 0
+    a, b = (load(Path(r.rows[0]["path"]) / "model.npz") for r in (resumed, straight))
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
