@@ -352,16 +352,28 @@ def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4,
         fold[idx] = np.arange(idx.size) % n_folds
     errors = np.empty((len(Ps), n_folds))
     floors, nets = [], {}
-    for k in range(n_folds):
-        task = ActivityTask(inputs, conditions, activity, test_trials=np.flatnonzero(fold == k), seed=seed,
-                            **(task_kwargs or {}))
-        floors.append(task.noise_floor())
-        for i, P in enumerate(Ps):
-            net, metrics = fit_activity(task, N, P, recorded=recorded, n_batches=n_batches, lr=lr, seed=seed,
-                                        progress=progress, **net_kwargs)
-            errors[i, k] = metrics["psth_mse"]
-            if k == 0:
-                nets[P] = net
+    bar = None
+    if progress:  # one bar over all fits (fold x P), with an ETA
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_folds * len(Ps), desc="choose_modes", unit="fit")
+    try:
+        for k in range(n_folds):
+            task = ActivityTask(inputs, conditions, activity, test_trials=np.flatnonzero(fold == k), seed=seed,
+                                **(task_kwargs or {}))
+            floors.append(task.noise_floor())
+            for i, P in enumerate(Ps):
+                net, metrics = fit_activity(task, N, P, recorded=recorded, n_batches=n_batches, lr=lr, seed=seed,
+                                            progress=False, **net_kwargs)
+                errors[i, k] = metrics["psth_mse"]
+                if k == 0:
+                    nets[P] = net
+                if bar is not None:
+                    bar.set_postfix({"fold": k, "P": P, "error": f"{metrics['psth_mse']:.2e}"}, refresh=False)
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     mean, sem = errors.mean(axis=1), errors.std(axis=1, ddof=1) / np.sqrt(n_folds)
     return {"Ps": list(Ps), "fold_errors": errors, "mean": mean, "sem": sem, "noise_floor": float(np.mean(floors)),
             "best_P": one_standard_error_choice(Ps, mean, sem), "min_P": list(Ps)[int(np.argmin(mean))],
