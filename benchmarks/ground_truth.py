@@ -89,8 +89,11 @@ def main(argv=None):
                          **common)
     chosen = curve["best_P"]
     final_task = ActivityTask(x, cond, activity, test_fraction=0.1, **task_kwargs)
-    fitted, metrics = fit_activity(final_task, N=settings["N"], P=chosen, n_batches=settings["final_batches"],
-                                   progress=not q, **common)
+    fitted = None
+    for P in range(1, chosen + 1):  # grown mode by mode, as in the cross-validation
+        fitted, metrics = fit_activity(final_task, N=settings["N"], P=P, init=fitted, progress=not q,
+                                       n_batches=settings["final_batches"] if P == chosen else settings["cv_batches"],
+                                       **common)
     n = recorded.size
     angles = mode_subspace_angles(true, fitted, recorded, np.arange(n))
     mt, mf = trajectories(true, fitted, recorded, task)
@@ -125,8 +128,8 @@ def decision_accuracy(fitted, n_activity, task, n_per_condition=50, seed=7):
 def summarize(folder):
     """A markdown table with one row per result file (fitting-*.json) in ``folder``."""
     rows = ["| ground truth | inputs known | seed | P* | held-out error for P = 1, 2, 3, 4 (x 1e-4; noise floor) | "
-            "chosen P (lowest) | principal angles (deg) | CCA, mode trajectories | CCA, recorded PSTHs |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "chosen P (lowest) | principal angles (deg) | CCA, mode trajectories | CCA, recorded PSTHs | task |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(folder).glob("fitting-*.json")):
         r = json.loads(path.read_text())
         cv = ", ".join(f"{m * 1e4:.2f}±{e * 1e4:.2f}" for m, e in zip(r["cv_mean"], r["cv_sem"]))

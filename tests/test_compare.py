@@ -214,3 +214,25 @@ def test_mode_subspace_angles():
         mode_subspace_angles(a, b, np.arange(30), which="both")
     with pytest.raises(BrianModesError, match="parametrization"):
         mode_subspace_angles(a, ModeNetwork(N=30, P=2, N_in=1, N_out=1, parametrization="full"), np.arange(30))
+
+
+def test_grow_modes_keeps_the_fitted_modes_and_nested_fits_start_from_them():
+    from brianmodes.data.fit import ActivityTask, fit_activity, grow_modes
+
+    small = ModeNetwork(N=20, P=1, N_in=3, N_out=2, seed=0)
+    big = grow_modes(small, 3, seed=1)
+    for name in ("W_in", "W_out"):
+        np.testing.assert_array_equal(big.params[name], small.params[name])
+    np.testing.assert_array_equal(big.lam[:1], small.lam)
+    assert big.P == 3 and big.xi_in.shape == (20, 3)
+    with pytest.raises(BrianModesError, match="cannot grow"):
+        grow_modes(big, 2)
+    with pytest.raises(BrianModesError, match="mode networks"):
+        grow_modes(ModeNetwork(N=20, P=1, N_in=3, N_out=2, parametrization="full"), 2)
+    x, cond, activity = _ground_truth()
+    task = ActivityTask(x, cond, activity)
+    one, _ = fit_activity(task, N=20, P=1, n_batches=5, filter="double-ema")
+    two, _ = fit_activity(task, N=20, P=2, n_batches=0 + 1, init=one, filter="double-ema", lr=1e-12)
+    np.testing.assert_allclose(two.xi_in[:, :1], one.xi_in, atol=1e-9)  # started from the smaller fit
+    with pytest.raises(BrianModesError, match="init has"):
+        fit_activity(task, N=30, P=2, n_batches=1, init=one)

@@ -215,7 +215,8 @@ for c in range(4):
 plt.xlabel("time (s)"); plt.ylabel("filtered rate, unit 0"); plt.legend(frameon=False); plt.show()'''),
         ("md", "## Choose P by cross-validation\n\nFor each fold of trials and each P, fit on the other folds and "
                "score the model's trial-averaged rates against the fold's own PSTHs; the chosen P is the smallest "
-               "within one standard error of the best. Here each trial's stimulus is known (`match=\"trials\"`); "
+               "within one standard error of the best. The fits are nested: P modes start from the P - 1 fit "
+               "with one mode added. Here each trial's stimulus is known (`match=\"trials\"`); "
                "with only the stimulus statistics per condition, pass a function of (conditions, rng) as inputs."),
         ("code", '''curve = choose_modes(inputs, conditions, activity, N=60, Ps=(1, 2, 3) if not QUICK else (1, 2), n_folds=3,
                      n_batches=1000 if not QUICK else 20, filter=true.filter, task_kwargs={"match": "trials"},
@@ -226,8 +227,10 @@ print("chosen P:", curve["best_P"])'''),
         ("md", "## Fit, then compare with the truth\n\nPrincipal angles between the true and fitted mode subspaces "
                "(over the recorded neurons) and CCA of the trial-averaged mode trajectories on fresh trials."),
         ("code", '''fit_task = ActivityTask(inputs, conditions, activity, test_fraction=0.1, match="trials")
-fitted, metrics = fit_activity(fit_task, N=60, P=curve["best_P"], n_batches=2500 if not QUICK else 20,
-                               filter=true.filter, progress=not QUICK)
+fitted = None
+for P in range(1, curve["best_P"] + 1):   # grown mode by mode, as in choose_modes
+    fitted, metrics = fit_activity(fit_task, N=60, P=P, init=fitted, filter=true.filter, progress=not QUICK,
+                                   n_batches=(2500 if P == curve["best_P"] else 1000) if not QUICK else 20)
 recorded = np.asarray(data.unit_ids)
 print("principal angles (deg):", mode_subspace_angles(true, fitted, recorded, np.arange(recorded.size)).round(1))
 cond = np.repeat(np.arange(8), 20)

@@ -253,7 +253,38 @@ def selection_network(N, P, N_in, recorded, n_task=0, seed=None, **kwargs):
     return net
 
 
-def fit_activity(task, N, P, recorded=None, n_batches=800, lr=1e-2, seed=0, progress=False, **net_kwargs):
+def grow_modes(net, P, seed=None):
+    """A copy of a mode network with ``P >= net.P`` modes: its own modes first, then fresh ones.
+
+    The new modes are drawn as in a fresh network (``lambda`` of order
+    1/sqrt(N), so they start weak); every other array is copied. Fitting
+    the grown network continues from the smaller fit, so each added mode is
+    pulled towards what the others leave unexplained.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brianmodes import ModeNetwork
+    >>> small = ModeNetwork(N=20, P=1, N_in=2, N_out=1, seed=0)
+    >>> big = grow_modes(small, 3, seed=1)
+    >>> big.P, bool(np.all(big.xi_in[:, :1] == small.xi_in))
+    (3, True)
+    """
+    if net.parametrization != "modes":
+        raise BrianModesError("only mode networks (parametrization='modes') can grow modes")
+    if P < net.P:
+        raise BrianModesError(f"cannot grow a network of {net.P} modes to {P}")
+    config = dict(net.config(), P=P)
+    fresh = ModeNetwork(**config, seed=seed).params
+    params = {name: np.array(array, copy=True) for name, array in net.params.items()}
+    for name in ("xi_in", "xi_out"):
+        params[name] = np.concatenate([params[name], fresh[name][:, net.P:]], axis=1)
+    params["lam"] = np.concatenate([params["lam"], fresh["lam"][net.P:]])
+    return ModeNetwork(**config, params=params)
+
+
+def fit_activity(task, N, P, recorded=None, n_batches=800, lr=1e-2, seed=0, progress=False, init=None,
+                 **net_kwargs):
     """Train a network of N neurons and P modes so that its ``recorded`` neurons reproduce the task's PSTHs.
 
     The default learning rate is ten times the task-training one: fitting
@@ -269,6 +300,9 @@ def fit_activity(task, N, P, recorded=None, n_batches=800, lr=1e-2, seed=0, prog
         The model neurons standing for the recorded ones (default: the first n).
     n_batches, lr, seed, progress
         Passed to :class:`~brianmodes.train.Trainer`.
+    init : ModeNetwork, optional
+        Start from this fitted network (with P or fewer modes, grown with
+        :func:`grow_modes`) instead of a fresh one.
     **net_kwargs
         Passed to :class:`~brianmodes.ModeNetwork` (e.g. ``filter``, ``dt``).
 
@@ -286,6 +320,11 @@ def fit_activity(task, N, P, recorded=None, n_batches=800, lr=1e-2, seed=0, prog
     if recorded.size != task.n_activity:
         raise BrianModesError(f"{recorded.size} model neurons given for {task.n_activity} recorded ones")
     net = selection_network(N, P, task.n_in, recorded, n_task=task.n_task, seed=seed, **net_kwargs)
+    if init is not None:
+        if init.N != N or init.N_in != net.N_in or init.N_out != net.N_out:
+            raise BrianModesError(f"init has N={init.N}, {init.N_in} inputs and {init.N_out} outputs; this fit "
+                                  f"needs {N}, {net.N_in} and {net.N_out}")
+        net = grow_modes(init, P, seed=seed)
     selection = np.zeros(net.params["W_out"].shape, bool)
     selection[:task.n_activity] = True
     Trainer(n_batches=n_batches, lr=lr, seed=seed, progress=progress, frozen={"W_out": selection}).fit(net, task)
@@ -309,7 +348,7 @@ def one_standard_error_choice(Ps, mean, sem):
 
 
 def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4, recorded=None, n_batches=800,
-                 lr=1e-2, seed=0, progress=False, task_kwargs=None, **net_kwargs):
+                 lr=1e-2, seed=0, progress=False, task_kwargs=None, nested=True, **net_kwargs):
     """Cross-validated error of the trial-averaged rates against P, and the P it chooses.
 
     The trials of every condition are split into ``n_folds`` folds; for each
@@ -331,6 +370,12 @@ def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4,
         As for :func:`fit_activity`.
     task_kwargs : dict, optional
         More :class:`ActivityTask` arguments (``task_targets``, ``n_model_trials``...).
+    nested : bool
+        Fit the Ps in increasing order, each starting from the previous fit
+        with new modes added (:func:`grow_modes`). Fitted from scratch, a
+        network with P* modes can leave one unfound within the budget while
+        one with more modes finds them, which pushes the choice upwards; grown,
+        the error falls to the truth's level at P* and then flattens.
 
     Returns
     -------
@@ -341,6 +386,8 @@ def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4,
         ``networks`` (P -> the network fitted on all but the first fold).
     """
     conditions = np.asarray(conditions)
+    if nested and list(Ps) != sorted(Ps):
+        raise BrianModesError(f"nested fits need the Ps in increasing order, got {list(Ps)}")
     if int(n_folds) < 2:
         raise BrianModesError(f"n_folds must be at least 2, got {n_folds}")
     fold = np.empty(conditions.size, int)
@@ -362,9 +409,11 @@ def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4,
             task = ActivityTask(inputs, conditions, activity, test_trials=np.flatnonzero(fold == k), seed=seed,
                                 **(task_kwargs or {}))
             floors.append(task.noise_floor())
+            previous = None
             for i, P in enumerate(Ps):
                 net, metrics = fit_activity(task, N, P, recorded=recorded, n_batches=n_batches, lr=lr, seed=seed,
-                                            progress=False, **net_kwargs)
+                                            progress=False, init=previous, **net_kwargs)
+                previous = net if nested else None
                 errors[i, k] = metrics["psth_mse"]
                 if k == 0:
                     nets[P] = net
