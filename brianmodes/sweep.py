@@ -1182,10 +1182,14 @@ def plot_sweep(rows, out):
         table = accuracy_table(rows, task=task)
         if not table:
             continue
-        published = {N: PUBLISHED_MNIST[N] for N in table if N in PUBLISHED_MNIST} if task == "mnist" else None
+        P_max = max(P for row in table.values() for P in row)
+        published = {N: {P: v for P, v in PUBLISHED_MNIST[N].items() if P <= P_max}
+                     for N in table if N in PUBLISHED_MNIST} if task == "mnist" else None
+        n_seeds = len({row["seed"] for row in rows if row["task"] == task and row["status"] == "done"})
         fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
         plot_accuracy_vs_modes(table, published=published, ax=ax)
-        ax.set_title(f"{task}: test accuracy (mean over seeds)", fontsize=9)
+        ax.set_title(f"{task}: held-out accuracy, mean over {n_seeds} seed{'s' if n_seeds > 1 else ''}"
+                     + ("; published: dashed" if published else ""), fontsize=9)
         path = Path(out) / ("accuracy_vs_P.png" if len(tasks) == 1 else f"accuracy_vs_P-{task}.png")
         fig.savefig(path, dpi=110)
         plt.close(fig)
