@@ -25,7 +25,8 @@ import numpy as np
 
 from brianmodes import load, simulate
 from brianmodes.data import cca_similarity, psth, read_nwb, write_nwb
-from brianmodes.data.fit import ActivityTask, choose_modes, fit_activity, mode_subspace_angles
+from brianmodes.data.fit import (ActivityTask, choose_modes, fit_activity, mode_subspace_angles,
+                                 one_standard_error_choice)
 from brianmodes.data.ground_truth import (context_inputs, context_targets, record_network, recording_to_arrays,
                                           short_context_task, two_mode_network)
 from brianmodes.tasks.context import ContextTask
@@ -107,7 +108,7 @@ def main(argv=None):
               "n_spikes": int(spikes.sum()), "rate_hz": float(spikes.mean() / true.dt),
               "Ps": curve["Ps"], "cv_mean": curve["mean"].tolist(), "cv_sem": curve["sem"].tolist(),
               "cv_fold_errors": curve["fold_errors"].tolist(), "noise_floor": curve["noise_floor"],
-              "chosen_P": chosen, "min_P": curve["min_P"], "final_psth_mse": metrics["psth_mse"],
+              "chosen_P": chosen, "one_se_P": curve["one_se_P"], "min_P": curve["min_P"], "final_psth_mse": metrics["psth_mse"],
               "target_variance": float(np.nanvar(final_task.test_targets)),
               "principal_angles_deg": angles.tolist(), "cca_modes": latent["correlations"].tolist(),
               "cca_modes_mean": latent["mean"], "cca_recorded_psth": neurons["mean"], "seconds": time.time() - t0}
@@ -128,14 +129,14 @@ def decision_accuracy(fitted, n_activity, task, n_per_condition=50, seed=7):
 def summarize(folder):
     """A markdown table with one row per result file (fitting-*.json) in ``folder``."""
     rows = ["| ground truth | inputs known | seed | P* | held-out error for P = 1, 2, 3, 4 (x 1e-4; noise floor) | "
-            "chosen P (lowest) | principal angles (deg) | CCA, mode trajectories | CCA, recorded PSTHs | task |",
+            "chosen P (1-SE rule, lowest) | principal angles (deg) | CCA, mode trajectories | CCA, recorded PSTHs | task |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(folder).glob("fitting-*.json")):
         r = json.loads(path.read_text())
         cv = ", ".join(f"{m * 1e4:.2f}±{e * 1e4:.2f}" for m, e in zip(r["cv_mean"], r["cv_sem"]))
         rows.append(f"| {r.get('network', 'two_mode_network')} | "
                     f"{'each trial' if r['match'] == 'trials' else 'per condition'} | {r['settings']['seed']} | "
-                    f"{r['P_true']} | {cv} ({r['noise_floor'] * 1e4:.2f}) | {r['chosen_P']} ({r['min_P']}) | "
+                    f"{r['P_true']} | {cv} ({r['noise_floor'] * 1e4:.2f}) | {r['chosen_P']} ({one_standard_error_choice(r['Ps'], r['cv_mean'], r['cv_sem'])}, {r['min_P']}) | "
                     f"{', '.join(f'{a:.1f}' for a in r['principal_angles_deg'])} | "
                     f"{', '.join(f'{c:.3f}' for c in r['cca_modes'])} | {r['cca_recorded_psth']:.3f} | "
                     + (f"weight {r['task_weight']:g}: {100 * r['decision_accuracy']:.1f} % decisions |"

@@ -198,8 +198,23 @@ def test_choose_modes_cross_validates_over_folds():
     assert curve["Ps"] == [1, 2] and curve["fold_errors"].shape == (2, 2)
     assert curve["best_P"] in (1, 2) and curve["min_P"] in (1, 2) and set(curve["networks"]) == {1, 2}
     assert np.all(curve["mean"] > curve["noise_floor"] * 0.5)
+    assert curve["best_P"] == curve["stepwise_P"] and {curve["one_se_P"], curve["min_P"]} <= {1, 2}
     with pytest.raises(BrianModesError, match="folds"):
         choose_modes(x, cond, activity, N=20, Ps=(1,), n_folds=20)
+    with pytest.raises(BrianModesError, match="rule"):
+        choose_modes(x, cond, activity, N=20, Ps=(1,), rule="aic")
+    with pytest.raises(BrianModesError, match="increasing"):
+        choose_modes(x, cond, activity, N=20, Ps=(2, 1))
+
+
+def test_stepwise_choice_stops_where_one_more_mode_is_within_noise():
+    from brianmodes.data.fit import one_standard_error_choice, stepwise_choice
+
+    Ps, mean = [1, 2, 3, 4], [7.16, 1.45, 1.42, 1.34]
+    sem = [0.13, 0.08, 0.06, 0.08]
+    assert stepwise_choice(Ps, mean, sem) == 2 and one_standard_error_choice(Ps, mean, sem) == 4
+    assert stepwise_choice(Ps, [5, 4, 3, 2], [0.1] * 4) == 4  # every mode helps clearly
+    assert stepwise_choice(Ps, [5, 5.1, 3, 2], [0.1] * 4) == 1
 
 
 def test_mode_subspace_angles():

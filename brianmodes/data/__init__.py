@@ -2,14 +2,14 @@
 
 from .compare import (cca_similarity, compare_activity, comparison_figure, procrustes_similarity,
                       psth_correlation)
-from .fit import (ActivityTask, choose_modes, fit_activity, grow_modes, mode_subspace_angles,
+from .fit import (ActivityTask, choose_modes, fit_activity, grow_modes, mode_subspace_angles, stepwise_choice,
                   one_standard_error_choice, selection_network)
 from .neo_io import from_neo, to_neo
 from .nwb import read_nwb, write_nwb
 from .preprocess import filter_like_model, gaussian_rates, psth
 from .recording import Recording, to_seconds
 
-__all__ = ["ActivityTask", "choose_modes", "fit_activity", "grow_modes", "mode_subspace_angles", "one_standard_error_choice",
+__all__ = ["ActivityTask", "choose_modes", "fit_activity", "grow_modes", "mode_subspace_angles", "one_standard_error_choice", "stepwise_choice",
            "selection_network", "cca_similarity", "compare_activity", "comparison_figure", "procrustes_similarity",
            "psth_correlation", "filter_like_model", "gaussian_rates", "psth", "Recording", "to_seconds", "read_nwb",
            "write_nwb", "from_neo", "to_neo"]

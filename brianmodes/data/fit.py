@@ -347,16 +347,38 @@ def one_standard_error_choice(Ps, mean, sem):
     return list(Ps)[int(np.flatnonzero(mean <= mean[best] + sem[best])[0])]
 
 
+def stepwise_choice(Ps, mean, sem):
+    """Add modes while the next P lowers the error by more than the standard error of the difference.
+
+    Starting from the smallest P, move to the next while ``mean[next]`` is
+    below ``mean[current]`` by more than ``sqrt(sem[current]**2 + sem[next]**2)``.
+    Unlike the global one-standard-error rule, a slow creep of the error
+    with P (e.g. nested fits that train longer at larger P) cannot pull the
+    choice past the point where one more mode stops making a clear difference.
+
+    Examples
+    --------
+    >>> stepwise_choice([1, 2, 3, 4], [6.7, 0.60, 0.58, 0.55], [0.1, 0.05, 0.09, 0.07])
+    2
+    """
+    mean, sem = np.asarray(mean, float), np.asarray(sem, float)
+    i = 0
+    while i + 1 < len(mean) and mean[i] - mean[i + 1] > np.hypot(sem[i], sem[i + 1]):
+        i += 1
+    return list(Ps)[i]
+
+
 def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4, recorded=None, n_batches=800,
-                 lr=1e-2, seed=0, progress=False, task_kwargs=None, nested=True, **net_kwargs):
+                 lr=1e-2, seed=0, progress=False, task_kwargs=None, nested=True, rule="stepwise", **net_kwargs):
     """Cross-validated error of the trial-averaged rates against P, and the P it chooses.
 
     The trials of every condition are split into ``n_folds`` folds; for each
     fold and P a network is fitted to the other folds' PSTHs and scored
-    against the fold's own (:meth:`ActivityTask.psth_error`). The chosen P is
-    the smallest whose mean error is within one standard error (over folds)
-    of the lowest: more modes never fit worse on average, so the plain
-    minimum drifts upwards by amounts far below the noise.
+    against the fold's own (:meth:`ActivityTask.psth_error`). The chosen P
+    is where one more mode stops lowering the error by more than its
+    standard error over folds (:func:`stepwise_choice`); more modes never
+    fit worse on average, so the plain minimum drifts upwards by amounts far
+    below the noise.
 
     Parameters
     ----------
@@ -370,6 +392,9 @@ def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4,
         As for :func:`fit_activity`.
     task_kwargs : dict, optional
         More :class:`ActivityTask` arguments (``task_targets``, ``n_model_trials``...).
+    rule : {"stepwise", "one-se", "min"}
+        How P is chosen from the curve: :func:`stepwise_choice`,
+        :func:`one_standard_error_choice` or the lowest mean error.
     nested : bool
         Fit the Ps in increasing order, each starting from the previous fit
         with new modes added (:func:`grow_modes`). Fitted from scratch, a
@@ -382,10 +407,13 @@ def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4,
     dict
         ``Ps``; ``fold_errors`` (len(Ps), n_folds); ``mean`` and ``sem`` per
         P; ``noise_floor`` (the error a perfect model would have);
-        ``best_P`` (one-standard-error rule) and ``min_P`` (lowest mean);
+        ``best_P`` (by ``rule``), and for comparison ``stepwise_P``,
+        ``one_se_P`` and ``min_P`` (lowest mean);
         ``networks`` (P -> the network fitted on all but the first fold).
     """
     conditions = np.asarray(conditions)
+    if rule not in ("stepwise", "one-se", "min"):
+        raise BrianModesError(f"rule must be 'stepwise', 'one-se' or 'min', got {rule!r}")
     if nested and list(Ps) != sorted(Ps):
         raise BrianModesError(f"nested fits need the Ps in increasing order, got {list(Ps)}")
     if int(n_folds) < 2:
@@ -424,9 +452,11 @@ def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4,
         if bar is not None:
             bar.close()
     mean, sem = errors.mean(axis=1), errors.std(axis=1, ddof=1) / np.sqrt(n_folds)
+    choices = {"stepwise": stepwise_choice(Ps, mean, sem), "one-se": one_standard_error_choice(Ps, mean, sem),
+               "min": list(Ps)[int(np.argmin(mean))]}
     return {"Ps": list(Ps), "fold_errors": errors, "mean": mean, "sem": sem, "noise_floor": float(np.mean(floors)),
-            "best_P": one_standard_error_choice(Ps, mean, sem), "min_P": list(Ps)[int(np.argmin(mean))],
-            "networks": nets}
+            "best_P": choices[rule], "stepwise_P": choices["stepwise"], "one_se_P": choices["one-se"],
+            "min_P": choices["min"], "networks": nets}
 
 
 def mode_subspace_angles(true_net, fitted_net, true_neurons, fitted_neurons=None, which="in"):
