@@ -211,7 +211,7 @@ def test_stepwise_choice_stops_where_one_more_mode_is_within_noise():
     from brianmodes.data.fit import one_standard_error_choice, stepwise_choice
 
     Ps, mean = [1, 2, 3, 4], [7.16, 1.45, 1.42, 1.34]
-    sem = [0.13, 0.08, 0.06, 0.08]
+    sem = [0.13, 0.08, 0.06, 0.07]
     assert stepwise_choice(Ps, mean, sem) == 2 and one_standard_error_choice(Ps, mean, sem) == 4
     assert stepwise_choice(Ps, [5, 4, 3, 2], [0.1] * 4) == 4  # every mode helps clearly
     assert stepwise_choice(Ps, [5, 5.1, 3, 2], [0.1] * 4) == 1
