@@ -845,6 +845,12 @@ def sweep(configs, out, scheduler=None, n_workers=None, retries=1, progress=True
     SweepInterrupted
         On Ctrl-C, after writing the table of the runs that finished.
 
+    Notes
+    -----
+    The local cluster starts its workers as new Python processes that import
+    the main module: a script that calls ``sweep`` needs the
+    ``if __name__ == "__main__":`` guard.
+
     Examples
     --------
     >>> result = sweep({"task": "digits", "N": [30, 50], "P": [1, 3], "seeds": [0, 1], "batches": 200},
@@ -858,6 +864,7 @@ def sweep(configs, out, scheduler=None, n_workers=None, retries=1, progress=True
                               "the cluster's workers are used")
     if n_workers is not None:
         _check_int("n_workers", n_workers, minimum=1)
+    _check_int("blas_threads", blas_threads, minimum=1)
     t0 = time.perf_counter()
     out = Path(out).resolve()
     (out / RUNS).mkdir(parents=True, exist_ok=True)
