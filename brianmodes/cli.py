@@ -7,7 +7,6 @@ printed as one line ``brianmodes: error: ...`` with exit status 2.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import shlex
@@ -256,20 +255,11 @@ def _format_metrics(metrics):
     return ", ".join(parts)
 
 
-def _write_history(path, history):
-    keys = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(history)
-
 
 def cmd_train(args):
     from . import __version__
     from .io import save
-    from .train.trainer import Trainer
+    from .train.trainer import Trainer, write_history_csv
 
     task = _task_from_args(args)
     out = Path(args.out or f"runs/{args.task}-N{args.N}-P{args.P}-seed{args.seed}")
@@ -303,7 +293,7 @@ def cmd_train(args):
         "command": "brianmodes " + shlex.join(args.argv),
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "brianmodes": __version__})
     path = save(net, out / "model.npz")
-    _write_history(out / "history.csv", trainer.history_)
+    write_history_csv(out / "history.csv", trainer.history_)
     (out / "metrics.json").write_text(json.dumps({**metrics, "train_seconds": train_seconds}, indent=2))
     print(f"trained {len(trainer.history_)} batches in {train_seconds:.1f} s; test: {_format_metrics(metrics)}")
     print(f"model written to {path}")

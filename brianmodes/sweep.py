@@ -505,24 +505,14 @@ def model_card(cfg, net, metrics):
 
 def _write_run_folder(folder, cfg, net, metrics, history):
     from .io import save
+    from .train.trainer import write_history_csv
 
     save(net, folder / "model.npz")
-    _write_history(folder / "history.csv", history)
+    write_history_csv(folder / "history.csv", history)
     _write_text(folder / "config.json", json.dumps(cfg.to_dict(), indent=2))
     _write_text(folder / "card.json", json.dumps(model_card(cfg, net, metrics), indent=2))
     _write_text(folder / "metrics.json", json.dumps({"run_id": cfg.run_id, **metrics}, indent=2))  # last
 
-
-def _write_history(path, history):
-    keys = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(history)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _write_text(path, text):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -241,6 +243,19 @@ class Trainer:
             if bar is not None:
                 bar.close()
         return self
+
+
+def write_history_csv(path, history):
+    """Write a trainer's ``history_`` (list of dicts) as CSV, one row per batch, synced to disk."""
+    keys = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(history)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _json_default(obj):
