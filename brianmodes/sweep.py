@@ -16,7 +16,7 @@ Results are data. Under the results folder ``OUT``::
     OUT/checkpoints/      training checkpoints of unfinished runs (a retried run resumes)
     OUT/brian2-builds/    compiled C++ standalone programs, one per network structure
 
-A run writes into ``OUT/runs/.tmp-RUN_ID-XXXXXXXX`` and renames it to
+A run writes into ``OUT/runs/.tmp-RUN_ID-<random suffix>`` and renames it to
 ``OUT/runs/RUN_ID`` only when everything is written, so a run folder is
 either complete or absent; a finished run is one whose folder holds
 ``metrics.json``. Running the same sweep again skips finished runs; a failing
