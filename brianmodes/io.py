@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import BrianModesError
 from .network import ModeNetwork
+from .zoo import available_models, zoo_path
 
 SCHEMA = "brianmodes.model"
 SCHEMA_VERSION = 1
@@ -130,26 +131,6 @@ def save(network, path):
     return path
 
 
-ZOO = Path(__file__).resolve().parent / "models"
-
-
-def available_models():
-    """Names and model cards of the trained networks that ship with brianmodes.
-
-    Returns
-    -------
-    dict
-        Name to model card (configuration, training command, data, metrics, date).
-
-    Examples
-    --------
-    >>> "context-N100-P3" in available_models()
-    True
-    """
-    return {p.stem: json.loads(p.read_text()) for p in sorted(ZOO.glob("*.json"))
-            if (ZOO / (p.stem + ".npz")).exists()}
-
-
 def load(path):
     """Load a network saved by :func:`save`, or a shipped model by name.
 
@@ -172,10 +153,10 @@ def load(path):
     candidate = Path(path)
     if not candidate.exists() and candidate.suffix == "":
         with_suffix = candidate.with_name(candidate.name + ".npz")  # what save() wrote for this name
-        zoo_file = ZOO / f"{candidate.name}.npz"
+        zoo_file = zoo_path(candidate.name) if len(candidate.parts) == 1 else None
         if with_suffix.exists():
             path = with_suffix
-        elif len(candidate.parts) == 1 and zoo_file.exists():
+        elif zoo_file is not None:
             path = zoo_file
         else:
             names = ", ".join(available_models()) or "none"

@@ -1,4 +1,4 @@
-"""Copy trained models into the shipped zoo (brianmodes/models/) with JSON model cards.
+"""Copy trained models into the shipped zoo (models/ at the top of the repository) with JSON model cards.
 
 Each model is re-evaluated on its task's held-out trials (seeded per trial) so that the
 card's metrics are reproducible with ``brianmodes evaluate``.
@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from brianmodes import __version__, load, save
-from brianmodes.io import ZOO
+from brianmodes.zoo import SOURCE_MODELS as ZOO
 from brianmodes.tasks import make_task
 
 
