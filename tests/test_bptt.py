@@ -153,3 +153,24 @@ def test_float32_gradients_close_to_float64():
     for name in g64:
         err = np.linalg.norm(g32[name] - g64[name]) / np.linalg.norm(g64[name])
         assert err < 1e-4, (name, err)
+
+
+def test_surrogate_object_takes_the_requested_slope():
+    from brianmodes import BrianModesError
+    from brianmodes.train.surrogates import FastSigmoid, Triangle
+
+    given = Triangle(1.0)
+    steeper = get_surrogate(given, slope=4.0)
+    assert type(steeper) is Triangle and steeper.slope == 4.0 and steeper is not given
+    assert given.slope == 1.0  # the caller's object is not changed
+    np.testing.assert_allclose(steeper.grad(np.array([0.0, 0.1, 0.3])), [1.0, 0.6, 0.0])
+    assert get_surrogate(given) is given  # no slope: the object as it is
+    assert get_surrogate(FastSigmoid(25.0), 10.0).grad(np.array([0.1]))[0] == pytest.approx(0.25)
+    with pytest.raises(BrianModesError, match="slope must be positive"):
+        get_surrogate(given, slope=-1.0)
+    with pytest.raises(BrianModesError, match="slope must be a positive number"):
+        get_surrogate("sigmoid", slope="steep")
+    with pytest.raises(BrianModesError, match="unknown surrogate"):
+        get_surrogate("relu")
+    with pytest.raises(BrianModesError, match="a name"):
+        get_surrogate(3.0)

@@ -9,9 +9,21 @@ gradient, which is how the tests check BPTT against finite differences.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..errors import BrianModesError
+
+
+def _positive_slope(slope):
+    try:
+        slope = float(slope)
+    except (TypeError, ValueError):
+        raise BrianModesError(f"surrogate slope must be a positive number, got {slope!r}") from None
+    if not np.isfinite(slope) or slope <= 0:
+        raise BrianModesError(f"surrogate slope must be positive, got {slope!r}")
+    return slope
 
 
 class Surrogate:
@@ -20,10 +32,13 @@ class Surrogate:
     name = "surrogate"
 
     def __init__(self, slope):
-        slope = float(slope)
-        if not np.isfinite(slope) or slope <= 0:
-            raise BrianModesError(f"surrogate slope must be positive, got {slope!r}")
-        self.slope = slope
+        self.slope = _positive_slope(slope)
+
+    def with_slope(self, slope):
+        """A copy of this surrogate (same family) with another slope; this one is left unchanged."""
+        other = copy.copy(self)
+        other.slope = _positive_slope(slope)
+        return other
 
     def grad(self, x, out=None):  # pragma: no cover - abstract
         raise NotImplementedError("abstract")
@@ -89,15 +104,30 @@ DEFAULT_SLOPES = {"fast_sigmoid": 25.0, "sigmoid": 25.0, "triangle": 1.0}
 
 
 def get_surrogate(name="fast_sigmoid", slope=None):
-    """Return a surrogate by name (``fast_sigmoid``, ``sigmoid``, ``triangle``).
+    """Return a surrogate by name (``fast_sigmoid``, ``sigmoid``, ``triangle``) or as given.
+
+    Parameters
+    ----------
+    name : str or Surrogate
+        A name, or a surrogate object.
+    slope : float, optional
+        The slope k. Default: the family's (25 for the sigmoids, 1 for the
+        triangle), or the object's own slope. With an object and a slope,
+        a copy of the object with that slope is returned (the object is not
+        changed).
 
     Examples
     --------
     >>> get_surrogate("fast_sigmoid").grad(np.array([0.0, 0.04]))
     array([1.  , 0.25])
+    >>> get_surrogate(Triangle(1.0), slope=2.0)
+    Triangle(slope=2)
     """
     if isinstance(name, Surrogate):
-        return name
+        return name if slope is None else name.with_slope(slope)
+    if not isinstance(name, str):
+        raise BrianModesError(f"a surrogate is a name ({', '.join(SURROGATES)}) or a Surrogate object, "
+                              f"got {type(name).__name__}")
     if name not in SURROGATES:
         raise BrianModesError(f"unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}")
     return SURROGATES[name](DEFAULT_SLOPES[name] if slope is None else slope)
