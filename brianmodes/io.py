@@ -1,10 +1,17 @@
 """Saving and loading networks: one ``.npz`` file of arrays plus a JSON header.
 
-Files are data, never code: arrays are read with ``allow_pickle=False`` and
-the header is JSON stored as a text array inside the same ``.npz``. The
-header carries a schema version, the configuration, free metadata and a
-SHA-256 digest of every array, so that a truncated or edited file is refused
-with a clear message instead of silently giving a different network.
+Files are data, never code: the archive is read by :mod:`brianmodes.safe_npz`,
+which refuses objects and pickles and checks every declared size before it
+allocates anything, and the header is JSON stored as a text array inside the
+same ``.npz``. The header carries a schema version, the configuration, free
+metadata, a SHA-256 digest of every array and, since schema version 2, a
+SHA-256 digest of the header itself (:func:`header_digest`), so that a
+truncated file, an edited array or an edited header field (``tau_m``,
+``v_th``, ``filter``, the task...) is refused with a clear message instead of
+silently giving a different network.
+
+Files of schema version 1 (brianmodes 0.1) have array digests only; they
+still load, with a warning that their header is not protected.
 """
 
 from __future__ import annotations
@@ -12,23 +19,42 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
-import zipfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .errors import BrianModesError
-from .network import ModeNetwork
+from .network import DEFAULT_CONSTANTS, ModeNetwork
+from .safe_npz import read_arrays
 from .zoo import available_models, zoo_path
 
 SCHEMA = "brianmodes.model"
-SCHEMA_VERSION = 1
+#: 1: array digests (brianmodes 0.1); 2: also a digest of the whole header.
+SCHEMA_VERSION = 2
 HEADER_KEY = "__header__"
+HEADER_DIGEST_KEY = "header_digest"
+#: Deepest nesting of lists and objects a header may have.
+MAX_HEADER_DEPTH = 64
+
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+_INT_FIELDS = ("N", "P", "N_in", "N_out")
+_CHOICE_FIELDS = ("parametrization", "neuron", "filter", "readout", "discretization")
+_NUMBER_FIELDS = tuple(DEFAULT_CONSTANTS)
+_JSON_TYPE = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+              int: "an integer", float: "a number", type(None): "null"}
 
 
 def array_digest(array):
-    """SHA-256 of an array's dtype, shape and bytes (hex string)."""
+    """SHA-256 of an array's dtype, shape and bytes (hex string).
+
+    Examples
+    --------
+    >>> len(array_digest(np.zeros(3)))
+    64
+    """
     array = np.ascontiguousarray(array)
     h = hashlib.sha256()
     h.update(f"{array.dtype.str}{array.shape}".encode())
@@ -36,17 +62,51 @@ def array_digest(array):
     return h.hexdigest()
 
 
+def header_digest(header):
+    """SHA-256 of a header's canonical JSON, leaving out its own digest.
+
+    The canonical form has sorted keys, no whitespace and ASCII escapes, so
+    any change of any field (a value, its JSON type, a key added or removed)
+    changes the digest, while the order of keys in the file does not.
+
+    Examples
+    --------
+    >>> header_digest({"a": 1, "b": [1.5]}) == header_digest({"b": [1.5], "a": 1})
+    True
+    >>> header_digest({"a": 1}) == header_digest({"a": 1.0})
+    False
+    """
+    body = {k: v for k, v in header.items() if k != HEADER_DIGEST_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
 def write_npz_atomic(path, arrays, header):
     """Write arrays and a JSON header to ``path`` atomically.
 
-    The file is written under a temporary name in the same folder and moved
-    into place, so a crash never leaves a half-written file at ``path``.
+    The header gets the digest of every array and then its own digest
+    (:func:`header_digest`). The file is written under a temporary name in
+    the same folder and moved into place, so a crash never leaves a
+    half-written file at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+    arrays : dict of str to array
+        Plain numeric arrays (never objects).
+    header : dict
+        JSON-serializable; ``schema`` and ``schema_version`` are the caller's.
+
+    Raises
+    ------
+    BrianModesError
+        If the header is not JSON-serializable or nested too deeply to read back.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = dict(header, digests={k: array_digest(v) for k, v in arrays.items()})
+    header = _sealed_header(header, arrays)
     payload = dict(arrays)
     payload[HEADER_KEY] = np.array(json.dumps(header, sort_keys=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is an ordinary file
@@ -61,53 +121,168 @@ def write_npz_atomic(path, arrays, header):
         raise
 
 
+def _sealed_header(header, arrays):
+    """The header as it will be read back, with the array digests and its own digest."""
+    header = dict(header, digests={k: array_digest(v) for k, v in arrays.items()})
+    header.pop(HEADER_DIGEST_KEY, None)
+    try:
+        header = json.loads(json.dumps(header))  # what load() will see: tuples as lists, keys as str
+    except (TypeError, ValueError, RecursionError) as err:
+        raise BrianModesError(f"the header must be JSON-serializable ({type(err).__name__}: {err})") from None
+    depth = _depth(header)
+    if depth > MAX_HEADER_DEPTH:
+        raise BrianModesError(f"the header is nested {depth} levels deep; at most {MAX_HEADER_DEPTH} "
+                              "can be read back: flatten the metadata")
+    header[HEADER_DIGEST_KEY] = header_digest(header)
+    return header
+
+
 def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
+def _depth(value):
+    """Nesting depth of lists and objects, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _json_type(value):
+    return _JSON_TYPE.get(type(value), type(value).__name__)
+
+
 def read_npz_checked(path, schema=SCHEMA):
     """Read a file written by :func:`write_npz_atomic`; verify schema and digests.
+
+    The header digest is verified whenever the header has one, whatever its
+    schema version says; a version-1 header (which has none) is accepted
+    with a :class:`UserWarning`.
+
+    Parameters
+    ----------
+    path : str or Path
+    schema : str
+        The schema the header must declare.
 
     Returns
     -------
     header : dict
     arrays : dict of numpy arrays
+
+    Raises
+    ------
+    BrianModesError
+        If the file is missing, damaged, edited, of another schema or of a
+        newer schema version.
     """
     path = Path(path)
     if not path.is_file():
         raise BrianModesError(f"no such file: {path}")
+    arrays = read_arrays(path, text_keys={HEADER_KEY})
+    if HEADER_KEY not in arrays:
+        raise BrianModesError(f"{path} is not a brianmodes file (no header); "
+                              "use `brianmodes import` to turn plain arrays into a model")
+    header = _parse_header(arrays.pop(HEADER_KEY), path)
+    protected = _check_version_and_digest(header, path)
+    if header.get("schema") != schema:
+        raise BrianModesError(f"{path} is not a {schema} file (its schema is {header.get('schema')!r})")
+    _check_array_digests(header.get("digests"), arrays, path)
+    if not protected:
+        redo = ("brianmodes.save(brianmodes.load(path), path)" if schema == SCHEMA
+                else "write it again with this version of brianmodes")
+        warnings.warn(f"{path} has schema version 1 (brianmodes 0.1): its arrays are checked, but its header "
+                      f"(configuration, metadata) is not protected against edits; to protect it: {redo}",
+                      UserWarning, stacklevel=3)
+    return header, arrays
+
+
+def _parse_header(text_array, path):
+    if text_array.shape != ():
+        raise BrianModesError(f"{path}: the header is an array of shape {text_array.shape}, not one JSON "
+                              "text; the file was edited or damaged")
+    codes = np.frombuffer(text_array.tobytes(), dtype=np.dtype("u4").newbyteorder(text_array.dtype.byteorder))
+    if np.any(codes > 0x10FFFF):  # numpy turns these into a broken str or raises SystemError
+        raise BrianModesError(f"{path}: the header holds bytes that are no unicode characters; "
+                              "the file was edited or damaged")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if HEADER_KEY not in data.files:
-                raise BrianModesError(f"{path} is not a brianmodes file (no header); "
-                                      "use `brianmodes import` to turn plain arrays into a model")
-            header = json.loads(str(data[HEADER_KEY]))
-            arrays = {k: data[k] for k in data.files if k != HEADER_KEY}
-    except BrianModesError:
-        raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, json.JSONDecodeError) as err:
-        raise BrianModesError(f"{path} is damaged or not a brianmodes file ({type(err).__name__}: {err}); "
-                              "re-save or re-download it") from None
-    if not isinstance(header, dict) or header.get("schema") != schema:
-        raise BrianModesError(f"{path} is not a {schema} file (schema {header.get('schema')!r})")
+        header = json.loads(str(text_array[()]))
+    except (ValueError, RecursionError, MemoryError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else f"{type(err).__name__}: {err}"
+        raise BrianModesError(f"{path}: the header is not valid JSON ({reason}); "
+                              "the file was edited or damaged") from None
+    if not isinstance(header, dict):
+        raise BrianModesError(f"{path}: the header is {_json_type(header)}, not a JSON object; "
+                              "the file was edited or damaged")
+    depth = _depth(header)
+    if depth > MAX_HEADER_DEPTH:
+        raise BrianModesError(f"{path}: the header is nested {depth} levels deep (at most {MAX_HEADER_DEPTH}); "
+                              "the file was edited or damaged")
+    return header
+
+
+def _check_version_and_digest(header, path):
+    """Check the schema version and the header digest; return whether the header is protected."""
     version = header.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise BrianModesError(f"{path} has schema version {version!r}; this brianmodes reads up to "
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise BrianModesError(f"{path}: the header's schema_version is {version!r}, not a positive integer; "
+                              "the file was edited or damaged")
+    if version > SCHEMA_VERSION:
+        raise BrianModesError(f"{path} has schema version {version}; this brianmodes reads up to "
                               f"{SCHEMA_VERSION}: upgrade brianmodes")
-    digests = header.get("digests", {})
+    if HEADER_DIGEST_KEY not in header:
+        if version >= 2:
+            raise BrianModesError(f"{path}: the header has no {HEADER_DIGEST_KEY} although its schema version "
+                                  f"is {version}; the file was edited or damaged")
+        return False
+    stored = header[HEADER_DIGEST_KEY]
+    if not isinstance(stored, str) or not _HEX_DIGEST.fullmatch(stored):
+        raise BrianModesError(f"{path}: the header's {HEADER_DIGEST_KEY} is {_json_type(stored)}, not a SHA-256 "
+                              "hex string; the file was edited or damaged")
+    if stored != header_digest(header):
+        raise BrianModesError(f"{path}: the header does not match its checksum; the file was edited or damaged "
+                              "(configuration or metadata changed): re-download or re-save it")
+    return True
+
+
+def _check_array_digests(digests, arrays, path):
+    if not isinstance(digests, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and _HEX_DIGEST.fullmatch(v) for k, v in digests.items()):
+        raise BrianModesError(f"{path}: the header's digests must map array names to SHA-256 hex strings; "
+                              "the file was edited or damaged")
     if set(digests) != set(arrays):
-        raise BrianModesError(f"{path}: the arrays in the file do not match its header; the file was edited or damaged")
+        raise BrianModesError(f"{path}: the arrays in the file ({', '.join(sorted(arrays)) or 'none'}) do not "
+                              f"match its header ({', '.join(sorted(digests)) or 'none'}); "
+                              "the file was edited or damaged")
     for name, array in arrays.items():
         if array_digest(array) != digests[name]:
             raise BrianModesError(f"{path}: array {name!r} does not match its checksum; "
                                   "the file was edited or damaged")
-    return header, arrays
 
 
 def save(network, path):
     """Save a network to ``path`` (``.npz``; the suffix is added if missing).
+
+    Parameters
+    ----------
+    network : ModeNetwork
+    path : str or Path
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    BrianModesError
+        If ``network.metadata`` is not JSON-serializable.
 
     Examples
     --------
@@ -125,7 +300,7 @@ def save(network, path):
               "config": network.config(), "metadata": network.metadata}
     try:
         json.dumps(header)
-    except TypeError as err:
+    except (TypeError, ValueError, RecursionError) as err:
         raise BrianModesError(f"network.metadata must be JSON-serializable: {err}") from None
     write_npz_atomic(path, network.params, header)
     return path
@@ -162,7 +337,52 @@ def load(path):
             names = ", ".join(available_models()) or "none"
             raise BrianModesError(f"no model file or shipped model named {str(path)!r}; shipped models: {names}")
     header, arrays = read_npz_checked(path)
+    return _network(header, arrays, path)
+
+
+def _network(header, arrays, path):
+    """Build the network of a checked header, with every config field's JSON type checked first."""
+    config = _checked_config(header.get("config"), path)
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise BrianModesError(f"{path}: the header's metadata is {_json_type(metadata)}, not a JSON object; "
+                              "the file was edited or damaged")
     try:
-        return ModeNetwork(**header["config"], params=arrays, metadata=header.get("metadata", {}))
-    except (KeyError, TypeError) as err:
-        raise BrianModesError(f"{path}: invalid model header ({err})") from None
+        return ModeNetwork(**config, params=arrays, metadata=metadata)
+    except BrianModesError as err:
+        raise BrianModesError(f"{path}: invalid model: {err}") from None
+
+
+def _checked_config(config, path):
+    """The header's config with every field present and of its JSON type (values are the network's to check)."""
+    if not isinstance(config, dict):
+        raise BrianModesError(f"{path}: the header's config is {_json_type(config)}, not a JSON object; "
+                              "the file was edited or damaged")
+    expected = _INT_FIELDS + _CHOICE_FIELDS + _NUMBER_FIELDS
+    missing = [name for name in expected if name not in config]
+    unknown = sorted(set(config) - set(expected))
+    if missing or unknown:
+        raise BrianModesError(f"{path}: the header's config "
+                              + (f"lacks {', '.join(missing)}" if missing else "")
+                              + ("; it " if missing and unknown else "")
+                              + (f"has unknown field(s) {', '.join(unknown)}" if unknown else "")
+                              + "; the file was edited or damaged")
+    checked = dict(config)
+    for name in expected:
+        value = config[name]
+        if name in _INT_FIELDS:
+            ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+        elif name in _CHOICE_FIELDS:
+            ok, want = isinstance(value, str), "a string"
+        else:
+            ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+            if ok:
+                try:
+                    checked[name] = float(value)
+                except OverflowError:
+                    ok, want = False, "a finite number"
+        if not ok:
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise BrianModesError(f"{path}: the header's config field {name} must be {want}, got {shown} "
+                                  f"({_json_type(value)}); the file was edited or damaged")
+    return checked
