@@ -105,6 +105,12 @@ def as_seconds(value, name="time"):
     raise BrianModesError(f"{name} must be a number of seconds, a Brian2 time or a string like '2 ms', got {value!r}")
 
 
+def _real_number(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise BrianModesError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
 def _positive_int(value, name, what):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise BrianModesError(f"{name} ({what}) must be a positive integer, got {value!r}")
@@ -222,7 +228,7 @@ class ModeNetwork:
         merged = {**DEFAULT_CONSTANTS, **constants}
         for name in TIME_CONSTANTS:
             merged[name] = as_seconds(merged[name], name)
-        merged["v_th"] = float(merged["v_th"])
+        merged["v_th"] = _real_number(merged["v_th"], "v_th")
         self._check_constants(merged)
         for name, value in merged.items():
             setattr(self, name, value)

@@ -4,6 +4,7 @@ from .circuit import BrianCircuit, BrianResult, dense_memory_bytes
 from .equations import neuron_model
 from .evaluate import DEVICES, evaluate_brian2
 from .standalone import StandaloneRunner
+from .toolchain import check_toolchain
 
-__all__ = ["BrianCircuit", "BrianResult", "dense_memory_bytes", "neuron_model", "StandaloneRunner",
+__all__ = ["check_toolchain", "BrianCircuit", "BrianResult", "dense_memory_bytes", "neuron_model", "StandaloneRunner",
            "DEVICES", "evaluate_brian2"]

@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import BrianModesError
 from ..simulate import check_inputs
 from .equations import neuron_model
+from .toolchain import check_toolchain
 
 RECURRENCES = ("modes", "dense")
 INPUT_KINDS = ("spikes", "current")
@@ -325,6 +326,8 @@ class BrianCircuit:
         if target not in ("numpy", "cython"):
             raise BrianModesError(f"runtime target must be 'numpy' or 'cython', got {target!r}; "
                                   "for C++ standalone use brianmodes.brian.StandaloneRunner")
+        if target == "cython":
+            check_toolchain("cython")
         n_steps = self.prepare(inputs)
         previous = b2.prefs.codegen.target
         b2.prefs.codegen.target = target
@@ -332,12 +335,22 @@ class BrianCircuit:
             self.network.run(n_steps * self.dt * b2.second, report=report, namespace={})
         except Exception as err:  # a compiler or code-generation failure
             if target == "cython" and "ompil" in str(err):
-                raise BrianModesError(f"Brian2 could not compile the Cython code ({err}); "
-                                      "use target='numpy', which needs no compiler") from None
+                first_line = str(err).strip().splitlines()[0]
+                raise BrianModesError(f"Brian2 could not compile the Cython code ({first_line}); "
+                                      "use target='numpy' (--device numpy), which needs no compiler") from None
             raise
         finally:
             b2.prefs.codegen.target = previous
         return self.collect(n_steps)
+
+    def __del__(self):
+        # Brian2 warns, many lines per object, when an object is deleted without ever having run
+        # in a network ("unused_brian_object"). A circuit's objects belong to its network even if it
+        # never ran (built and inspected, or inputs refused): claim them for it as Brian2 does on run.
+        network = self.__dict__.get("network")
+        for obj in getattr(network, "objects", ()):
+            if getattr(obj, "_network", "") is None:
+                obj._network = network.id
 
     def collect(self, n_steps):
         """Read spikes, outputs and recorded traces off the monitors."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import BrianModesError
 from .circuit import BrianCircuit
+from .toolchain import check_toolchain
 
 
 class StandaloneRunner:
@@ -49,6 +50,7 @@ class StandaloneRunner:
         if circuit_kwargs.get("input_synapses"):
             raise BrianModesError("the standalone runner feeds inputs through a TimedArray; "
                                   "use input_synapses=False")
+        check_toolchain("cpp_standalone")
         self.n_steps = int(n_steps)
         self._own_dir = directory is None
         self.directory = Path(tempfile.mkdtemp(prefix="brianmodes-standalone-") if directory is None
@@ -68,8 +70,8 @@ class StandaloneRunner:
             if self._own_dir:
                 shutil.rmtree(self.directory, ignore_errors=True)
             if "ompil" in str(err) or "make" in str(err):
-                raise BrianModesError(f"C++ standalone compilation failed ({err}); run with the "
-                                      "'cython' or 'numpy' runtime target instead") from None
+                raise BrianModesError(f"C++ standalone compilation failed ({_first_line(err)}); use the "
+                                      "numpy target (--device numpy), which needs no compiler") from None
             raise
         self._device = device
 
@@ -101,3 +103,7 @@ class StandaloneRunner:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _first_line(err):
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

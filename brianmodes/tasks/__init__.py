@@ -4,6 +4,8 @@
 from a folder you name) and ``context`` (context-dependent integration).
 """
 
+from pathlib import Path
+
 from ..errors import BrianModesError
 from .base import Batch, Task, bernoulli_spikes
 from .context import ContextTask
@@ -53,8 +55,12 @@ def task_for(net, data_dir=None):
     if not config:
         raise BrianModesError("the model does not say which task it was trained on; "
                               "re-import it with `brianmodes import --task ...`")
-    if data_dir is not None and config.get("name") == "mnist":
-        config["data_dir"] = str(data_dir)
+    if config.get("name") == "mnist":
+        if data_dir is not None:
+            config["data_dir"] = str(data_dir)
+        elif config.get("data_dir") and not Path(config["data_dir"]).is_dir():
+            raise BrianModesError(f"the model was trained on MNIST from {config['data_dir']}, which is not there; "
+                                  "give the MNIST folder with --data-dir DIR (in Python: task_for(net, data_dir=DIR))")
     return make_task(config)
 
 

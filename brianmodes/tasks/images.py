@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..errors import BrianModesError
@@ -135,7 +137,8 @@ class MNIST(RateCodedImages):
         scale = np.float32(1.0 / 255.0)
         super().__init__(train_x.reshape(len(train_x), -1) * scale, train_y,
                          test_x.reshape(len(test_x), -1) * scale, test_y, n_steps=n_steps)
-        self._args = {"data_dir": str(data_dir), "n_steps": self.n_steps, "n_train": n_train}
+        # resolved, so that a model trained with a relative folder is evaluated from anywhere
+        self._args = {"data_dir": str(Path(data_dir).resolve()), "n_steps": self.n_steps, "n_train": n_train}
 
     def config(self):
         return {"name": self.name, **self._args}

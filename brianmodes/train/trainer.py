@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
+import signal
+import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +18,14 @@ import numpy as np
 from ..errors import BrianModesError
 from ..io import SCHEMA_VERSION, read_npz_checked, write_npz_atomic
 from ..network import ModeNetwork
+from ..threads import blas_threads
 from .bptt import RateRegularizer, loss_and_grads
 from .optim import Adam, clip_by_global_norm
 from .surrogates import get_surrogate
 
 CHECKPOINT_SCHEMA = "brianmodes.checkpoint"
+#: Columns of ``history_`` and history.csv, in this order (evaluation columns follow, sorted).
+HISTORY_COLUMNS = ("batch", "loss", "task_loss", "grad_norm", "rate_hz", "seconds")
 
 
 class Trainer:
@@ -65,6 +72,8 @@ class Trainer:
         seconds``; evaluation rows add the task's metrics prefixed ``test_``.
     network_ : ModeNetwork
         The trained network (the one passed to :meth:`fit`, trained in place).
+    resumed_from_ : int
+        The batch the last :meth:`fit` resumed from (0 when it started afresh).
 
     Examples
     --------
@@ -111,7 +120,13 @@ class Trainer:
         params["checkpoint"] = None if self.checkpoint is None else str(self.checkpoint)
         return params
 
-    def _validate(self):
+    def validate(self):
+        """Check the settings; raise :class:`BrianModesError` naming the first bad one.
+
+        :meth:`fit` calls it; call it yourself to check settings before
+        preparing anything else (the command line does, before it creates
+        the output folder).
+        """
         if isinstance(self.n_batches, bool) or not isinstance(self.n_batches, (int, np.integer)) \
                 or self.n_batches < 1:
             raise BrianModesError(f"n_batches must be a positive integer, got {self.n_batches!r}")
@@ -141,8 +156,14 @@ class Trainer:
         arrays.update(optimizer.state_arrays())
         header = {"schema": CHECKPOINT_SCHEMA, "schema_version": SCHEMA_VERSION, "step": step,
                   "adam_t": optimizer.t, "rng_state": rng.bit_generator.state,
-                  "network": net.config(), "trainer": self.get_params(), "history": self.history_}
-        write_npz_atomic(self.checkpoint, arrays, json.loads(json.dumps(header, default=_json_default)))
+                  "network": net.config(), "trainer": self.get_params(), "history": self.history_,
+                  "bit_exactness": _bit_exactness()}
+        try:
+            write_npz_atomic(self.checkpoint, arrays, json.loads(json.dumps(header, default=_json_default)))
+        except OSError as err:
+            kept = "the previous checkpoint is kept" if Path(self.checkpoint).exists() else "no checkpoint is kept"
+            raise BrianModesError(f"cannot write the checkpoint {self.checkpoint} at batch {step} "
+                                  f"({err.strerror or err}); {kept}") from None
 
     def _load_checkpoint(self, net, optimizer, rng):
         header, arrays = read_npz_checked(self.checkpoint, schema=CHECKPOINT_SCHEMA)
@@ -154,6 +175,7 @@ class Trainer:
         optimizer.load_state(header["adam_t"], arrays)
         rng.bit_generator.state = header["rng_state"]
         self.history_ = header["history"]
+        _warn_if_not_bit_exact(header.get("bit_exactness"), self.checkpoint)
         return int(header["step"])
 
     # -- the loop ------------------------------------------------------------
@@ -174,7 +196,7 @@ class Trainer:
             non-finite loss (the parameters keep their last good values and
             the last checkpoint is left as it was).
         """
-        self._validate()
+        self.validate()
         task.check_network(net)
         unknown = set(self.frozen) - set(net.params)
         if unknown:
@@ -196,66 +218,144 @@ class Trainer:
         start = 0
         if resume and self.checkpoint is not None and Path(self.checkpoint).exists():
             start = self._load_checkpoint(net, optimizer, rng)
+        self.resumed_from_ = start
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=self.n_batches, initial=start, desc=f"train {task.name}", unit="batch")
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() - (self.history_[-1]["seconds"] if self.history_ else 0.0)
+        step = start
         try:
-            for step in range(start + 1, self.n_batches + 1):
-                batch = task.sample(batch_size, rng)
-                result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss,
-                                        surrogate=surrogate, rate_regularizer=regularizer, dtype=dtype)
-                for name, entries in self.frozen.items():
-                    if entries is None:
-                        del result.grads[name]
-                    else:  # Adam leaves entries whose gradients are always 0 as they are
-                        result.grads[name][entries] = 0.0
-                norm = clip_by_global_norm(result.grads, self.clip_norm)
-                if not (math.isfinite(result.loss) and math.isfinite(norm)):
-                    where = (f"; the last checkpoint ({self.checkpoint}) is kept" if self.checkpoint
-                             else "")
-                    raise BrianModesError(
-                        f"training diverged at batch {step}: loss {result.loss}, gradient norm {norm}; "
-                        f"the parameters keep their last good values{where}; try a lower learning rate "
-                        "or stronger clipping")
-                optimizer.step(net.params, result.grads)
-                row = {"batch": step, "loss": result.loss, "task_loss": result.task_loss,
-                       "grad_norm": norm, "rate_hz": result.rate_hz,
-                       "seconds": time.perf_counter() - t0}
-                if self.eval_every and (step % self.eval_every == 0 or step == self.n_batches):
-                    metrics = task.evaluate(net, n_trials=self.eval_trials, dtype=dtype)
-                    row.update({f"test_{k}": v for k, v in metrics.items()})
-                self.history_.append(row)
-                if bar is not None:
-                    post = {"loss": f"{result.loss:.3f}"}
-                    key = f"test_{task.main_metric}"
-                    last = next((r[key] for r in reversed(self.history_) if key in r), None)
-                    if last is not None:
-                        post[task.main_metric] = f"{last:.3f}"
-                    bar.set_postfix(post, refresh=False)
-                    bar.update(1)
-                if self.checkpoint is not None and (step % self.checkpoint_every == 0
-                                                    or step == self.n_batches):
+            with _stop_at_the_end_of_a_batch_on_ctrl_c() as stop:
+                for step in range(start + 1, self.n_batches + 1):
+                    self._train_one_batch(net, task, step, rng, batch_size, loss, surrogate, regularizer,
+                                          optimizer, dtype, t0, bar)
+                    if stop.requested:
+                        break
+            if stop.requested:
+                just_written = step % self.checkpoint_every == 0 or step == self.n_batches
+                if self.checkpoint is not None and not just_written:
                     self._save_checkpoint(net, optimizer, rng, step)
+                raise KeyboardInterrupt(f"training interrupted after batch {step}")
         finally:
             if bar is not None:
                 bar.close()
         return self
 
+    def _train_one_batch(self, net, task, step, rng, batch_size, loss, surrogate, regularizer, optimizer,
+                         dtype, t0, bar):
+        """One mini-batch: gradients, a step of Adam, a history row, a checkpoint when due."""
+        batch = task.sample(batch_size, rng)
+        result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss,
+                                surrogate=surrogate, rate_regularizer=regularizer, dtype=dtype)
+        for name, entries in self.frozen.items():
+            if entries is None:
+                del result.grads[name]
+            else:  # Adam leaves entries whose gradients are always 0 as they are
+                result.grads[name][entries] = 0.0
+        norm = clip_by_global_norm(result.grads, self.clip_norm)
+        if not (math.isfinite(result.loss) and math.isfinite(norm)):
+            where = self._what_checkpoint_is_kept()
+            raise BrianModesError(
+                f"training diverged at batch {step}: loss {result.loss}, gradient norm {norm}; "
+                f"the parameters keep their last good values{where}; try a lower learning rate "
+                "or stronger clipping")
+        optimizer.step(net.params, result.grads)
+        row = {"batch": step, "loss": result.loss, "task_loss": result.task_loss,
+               "grad_norm": norm, "rate_hz": result.rate_hz,
+               "seconds": time.perf_counter() - t0}
+        if self.eval_every and (step % self.eval_every == 0 or step == self.n_batches):
+            metrics = task.evaluate(net, n_trials=self.eval_trials, dtype=dtype)
+            row.update({f"test_{k}": v for k, v in metrics.items()})
+        self.history_.append(row)
+        if bar is not None:
+            post = {"loss": f"{result.loss:.3f}"}
+            key = f"test_{task.main_metric}"
+            last = next((r[key] for r in reversed(self.history_) if key in r), None)
+            if last is not None:
+                post[task.main_metric] = f"{last:.3f}"
+            bar.set_postfix(post, refresh=False)
+            bar.update(1)
+        if self.checkpoint is not None and (step % self.checkpoint_every == 0
+                                            or step == self.n_batches):
+            self._save_checkpoint(net, optimizer, rng, step)
+
+    def _what_checkpoint_is_kept(self):
+        if self.checkpoint is None:
+            return ""
+        if not Path(self.checkpoint).exists():
+            return "; no checkpoint had been written yet"
+        try:
+            step = read_npz_checked(self.checkpoint, schema=CHECKPOINT_SCHEMA)[0]["step"]
+        except BrianModesError:
+            return f"; the checkpoint file {self.checkpoint} is damaged"
+        return f"; the last checkpoint ({self.checkpoint}, batch {step}) is kept"
+
 
 def write_history_csv(path, history):
-    """Write a trainer's ``history_`` (list of dicts) as CSV, one row per batch, synced to disk."""
-    keys = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
+    """Write a trainer's ``history_`` (list of dicts) as CSV, one row per batch, synced to disk.
+
+    Columns: :data:`HISTORY_COLUMNS` in that order, then any others (the
+    evaluation metrics) sorted by name, so a resumed run keeps the order.
+    """
+    present = set().union(*map(set, history)) if history else set()
+    keys = [k for k in HISTORY_COLUMNS if k in present] + sorted(present - set(HISTORY_COLUMNS))
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=keys)
         writer.writeheader()
         writer.writerows(history)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _bit_exactness():
+    """What a float32 run's bits depend on besides its inputs: numpy and its BLAS threads."""
+    from threadpoolctl import threadpool_info
+
+    blas = sorted({f"{pool.get('internal_api')} {pool.get('version')}" for pool in threadpool_info()
+                   if pool.get("user_api") == "blas"})
+    return {"blas_threads": blas_threads(), "blas": blas, "numpy": np.__version__}
+
+
+def _warn_if_not_bit_exact(recorded, checkpoint):
+    if not recorded:
+        return
+    now = _bit_exactness()
+    changed = [f"{key} {recorded.get(key)} then, {now[key]} now" for key in now if recorded.get(key) != now[key]]
+    if changed:
+        warnings.warn(f"resuming from {checkpoint} under other conditions ({'; '.join(changed)}): the run will "
+                      "not be bit-identical to an uninterrupted one (float32 products depend on the BLAS "
+                      f"thread count); for that, set OPENBLAS_NUM_THREADS={recorded.get('blas_threads')} "
+                      "(or OMP_NUM_THREADS) as it was", UserWarning, stacklevel=3)
+
+
+@contextlib.contextmanager
+def _stop_at_the_end_of_a_batch_on_ctrl_c():
+    """First Ctrl-C (SIGINT): finish the current batch, then stop; a second one stops at once.
+
+    Only in the main thread (where Python delivers signals); elsewhere it changes nothing.
+    """
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+class _StopRequest:
+    requested = False
 
 
 def _json_default(obj):
