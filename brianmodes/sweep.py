@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BrianModesError
+from .threads import blas_limit, blas_threads
 
 RUNS = "runs"
 TMP_PREFIX = ".tmp-"
@@ -379,7 +380,7 @@ def run_one(config, out, blas_threads=1):
     tmp = out / RUNS / f"{TMP_PREFIX}{cfg.run_id}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
-        with _blas_limit(blas_threads):
+        with blas_limit(blas_threads):
             net, metrics, history = _train_and_evaluate(cfg, out)
         _write_run_folder(tmp, cfg, net, metrics, history)
         published = _publish(tmp, final)
@@ -395,30 +396,6 @@ def run_one(config, out, blas_threads=1):
 def is_finished(folder):
     """Whether ``folder`` is a finished run (it holds ``metrics.json``)."""
     return (Path(folder) / "metrics.json").is_file()
-
-
-@contextlib.contextmanager
-def _blas_limit(n_threads):
-    if n_threads is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=int(n_threads)):
-        yield
-
-
-def blas_threads():
-    """The largest number of threads any loaded BLAS/OpenMP pool may use in this process.
-
-    Examples
-    --------
-    >>> blas_threads() >= 1
-    True
-    """
-    from threadpoolctl import threadpool_info
-
-    return max((pool["num_threads"] for pool in threadpool_info()), default=1)
 
 
 def _train_and_evaluate(cfg, out):
