@@ -130,10 +130,10 @@ def read_card(path):
         card = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BrianModesError(f"model card {path} cannot be read ({type(err).__name__}: {err}); "
-                              "restore it, re-create it with tools/make_zoo.py, or delete it") from None
+                              "restore it (reinstall brianmodes for a shipped model) or delete it") from None
     if not isinstance(card, dict):
         raise BrianModesError(f"model card {path} is not a JSON object; "
-                              "re-create it with tools/make_zoo.py or delete it")
+                              "restore it (reinstall brianmodes for a shipped model) or delete it")
     return card
 
 
@@ -155,17 +155,22 @@ def _is_checkout():
 
 
 def _installed_dirs():
-    dirs = []
-    try:
-        files = importlib.metadata.distribution("brianmodes").files or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    for record in files:
-        if tuple(record.parts[-4:-1]) == INSTALLED_SUBDIR:
-            dirs.append(Path(record.locate()).resolve().parent)
+    dirs = [Path(record.locate()).resolve().parent for record in _own_records()
+            if tuple(record.parts[-4:-1]) == INSTALLED_SUBDIR]
     for scheme in (sysconfig.get_default_scheme(), f"{os.name}_user"):
         try:
             dirs.append(Path(sysconfig.get_path("data", scheme)).joinpath(*INSTALLED_SUBDIR).resolve())
         except KeyError:  # a scheme this platform does not have
             continue
     return [folder for folder in dirs if folder.is_dir()]
+
+
+def _own_records():
+    """The installed file list of the distribution this module was installed from."""
+    here = Path(__file__).resolve()
+    for dist in importlib.metadata.distributions(name="brianmodes"):
+        records = dist.files or []
+        if any(tuple(r.parts[-2:]) == ("brianmodes", "zoo.py") and Path(r.locate()).resolve() == here
+               for r in records):
+            return records
+    return []
