@@ -6,6 +6,7 @@ import pytest
 from brianmodes import BrianModesError, simulate
 from brianmodes.data.ground_truth import (CONTEXT_CONDITIONS, context_inputs, context_targets, record_network,
                                           recording_to_arrays, short_context_task, two_mode_network)
+from brianmodes.tasks.context import ContextTask
 
 
 def test_context_inputs_follow_the_condition_table():
@@ -21,6 +22,35 @@ def test_context_inputs_follow_the_condition_table():
     assert np.all(x[:task.stim_on, :, :2] == 0) and np.all(x[task.stim_off:, :, :2] == 0)
     with pytest.raises(BrianModesError, match="conditions"):
         context_inputs(np.array([8]), np.random.default_rng(0))
+
+
+def _conditions_of(batch):
+    """Each sampled trial's condition index in CONTEXT_CONDITIONS: (context, sign 1, sign 2)."""
+    positive = batch.info["offsets"] > 0
+    return 4 * batch.info["context"] + 2 * positive[:, 0] + positive[:, 1]
+
+
+def test_context_inputs_and_targets_are_the_tasks_own_trials():
+    """The same conditions and the same noise give the task's trials exactly.
+
+    The task draws offsets and context from its generator before the noise; replaying
+    those draws leaves a generator at the state where the task drew its noise.
+    """
+    task = short_context_task()
+    batch = task.sample(64, np.random.default_rng(7))
+    cond = _conditions_of(batch)
+    assert set(cond.tolist()) == set(range(8))
+    replay = np.random.default_rng(7)
+    replay.choice(np.array([-task.offset, task.offset]), size=(64, 2))
+    replay.integers(0, 2, size=64)
+    np.testing.assert_array_equal(context_inputs(cond, replay, task), batch.inputs)
+    np.testing.assert_array_equal(context_targets(cond, task), batch.targets)
+    quiet = ContextTask(n_steps=120, stim_on=10, stim_off=60, offset=0.3, noise_std=0.0)
+    batch = quiet.sample(40, np.random.default_rng(8))
+    np.testing.assert_array_equal(context_inputs(_conditions_of(batch), np.random.default_rng(0), quiet),
+                                  batch.inputs)
+    with pytest.raises(BrianModesError, match="switch_prob=0"):
+        context_inputs(cond, np.random.default_rng(0), ContextTask(switch_prob=0.5))
 
 
 def test_context_targets_are_the_sign_of_the_cued_stimulus():

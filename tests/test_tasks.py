@@ -82,6 +82,27 @@ def test_context_switch_variant():
     np.testing.assert_array_equal(b.targets[300, :, 0], np.where(sw, np.sign(off[idx, 1 - ctx]), np.sign(off[idx, ctx])))
 
 
+def test_context_trials_from_given_random_parts():
+    """`trials` is what `sample` builds from its draws: here with chosen offsets, cue and noise."""
+    task = ContextTask(n_steps=100, stim_on=10, stim_off=40, noise_std=0.5, switch_prob=0.5, switch_step=60)
+    offsets, context = np.array([[0.5, -0.5], [-0.5, 0.5]]), np.array([0, 1])
+    noise = np.ones((30, 2, 2))
+    x, y = task.trials(offsets, context, switched=np.array([True, False]), noise=noise)
+    np.testing.assert_array_equal(x[10:40, :, :2], np.broadcast_to(offsets + 0.5, (30, 2, 2)))
+    assert np.all(x[:10, :, :2] == 0) and np.all(x[40:, :, :2] == 0)
+    assert np.all(x[:60, 0, 2] == 1) and np.all(x[60:, 0, 3] == 1) and np.all(x[:, 1, 3] == 1)
+    np.testing.assert_array_equal(y[[39, 40, 59, 60], :, 0], [[0, 0], [1, 1], [1, 1], [-1, 1]])
+    x, y = task.trials(offsets, context)  # no noise, no switch
+    np.testing.assert_array_equal(x[10:40, :, :2], np.broadcast_to(offsets, (30, 2, 2)))
+    assert np.all(y[40:, :, 0] == [1, 1])
+    with pytest.raises(BrianModesError, match=r"offsets must be \(B, 2\)"):
+        task.trials(offsets[:1], context)  # one offset pair, two trials
+    with pytest.raises(BrianModesError, match=r"must be 0 \(cue 1\) or 1"):
+        task.trials(offsets, np.array([0, 2]))
+    with pytest.raises(BrianModesError, match="noise must be"):
+        task.trials(offsets, context, noise=np.ones((29, 2, 2)))
+
+
 def test_context_metrics():
     task = ContextTask(switch_prob=0.5)
     b = task.sample(50, np.random.default_rng(3))

@@ -24,8 +24,28 @@ from ..tasks.context import ContextTask
 CONTEXT_CONDITIONS = [(c, s1, s2) for c in (0, 1) for s1 in (-1, 1) for s2 in (-1, 1)]
 
 
+def _condition_trials(conditions, task):
+    """The task, and each trial's offsets (B, 2) and context (B,), for conditions 0..7."""
+    task = task or ContextTask()
+    conditions = np.asarray(conditions, dtype=int)
+    if conditions.size and (conditions.min() < 0 or conditions.max() >= len(CONTEXT_CONDITIONS)):
+        raise BrianModesError(f"context-task conditions are 0..{len(CONTEXT_CONDITIONS) - 1}, got "
+                              f"{conditions.min()}..{conditions.max()}")
+    if task.switch_prob > 0:
+        raise BrianModesError("the eight conditions have no context switch; pass a ContextTask with "
+                              "switch_prob=0")
+    table = np.array(CONTEXT_CONDITIONS)[conditions.ravel()]
+    return task, task.offset * table[:, 1:], table[:, 0]
+
+
 def context_inputs(conditions, rng, task=None):
     """Inputs ``(T, B, 4)`` of context-task trials of the given conditions (0..7), fresh noise.
+
+    Built by the task's own :meth:`~brianmodes.tasks.context.ContextTask.trials`:
+    the offsets are ``±task.offset`` as the condition says, and the noise is one
+    ``rng.standard_normal((stim_off - stim_on, B, 2))`` draw, as in
+    :meth:`~brianmodes.tasks.context.ContextTask.sample` (which draws the
+    offsets and the context from the same generator first).
 
     Examples
     --------
@@ -34,18 +54,9 @@ def context_inputs(conditions, rng, task=None):
     >>> x.shape, x[0, 0, 2:].tolist(), x[0, 1, 2:].tolist()
     ((500, 2, 4), [1.0, 0.0], [0.0, 1.0])
     """
-    task = task or ContextTask()
-    conditions = np.asarray(conditions, dtype=int)
-    if conditions.size and (conditions.min() < 0 or conditions.max() >= len(CONTEXT_CONDITIONS)):
-        raise BrianModesError(f"context-task conditions are 0..{len(CONTEXT_CONDITIONS) - 1}")
-    table = np.array(CONTEXT_CONDITIONS)[conditions]
-    B, T = conditions.size, task.n_steps
-    x = np.zeros((T, B, 4), np.float32)
-    n_stim = task.stim_off - task.stim_on
-    offsets = task.offset * table[:, 1:]
-    x[task.stim_on:task.stim_off, :, :2] = offsets + task.noise_std * rng.standard_normal((n_stim, B, 2))
-    x[:, np.arange(B), 2 + table[:, 0]] = 1.0
-    return x
+    task, offsets, context = _condition_trials(conditions, task)
+    noise = rng.standard_normal((task.stim_off - task.stim_on, context.size, 2))
+    return task.trials(offsets, context, noise=noise)[0]
 
 
 def short_context_task():
@@ -83,11 +94,8 @@ def two_mode_network(N=60, gain=10.0, input_gain=0.3, bias=0.7, bias_spread=0.2,
 
 def context_targets(conditions, task=None):
     """The task's targets ``(T, B, 1)`` for trials of the given conditions: the sign of the cued stimulus."""
-    task = task or ContextTask()
-    table = np.array(CONTEXT_CONDITIONS)[np.asarray(conditions, dtype=int)]
-    y = np.zeros((task.n_steps, table.shape[0], 1), np.float32)
-    y[task.stim_off:, :, 0] = np.where(table[:, 0] == 0, table[:, 1], table[:, 2])
-    return y
+    task, offsets, context = _condition_trials(conditions, task)
+    return task.trials(offsets, context)[1]
 
 
 def record_network(net, n_recorded=50, trials_per_condition=40, seed=0, task=None, return_inputs=False):

@@ -63,13 +63,48 @@ class ContextTask(Task):
 
     def sample(self, batch_size, rng):
         """``batch_size`` fresh trials; ``info`` holds offsets, context, switched."""
-        B, T = int(batch_size), self.n_steps
+        B = int(batch_size)
         offsets = rng.choice(np.array([-self.offset, self.offset]), size=(B, 2))
         context = rng.integers(0, 2, size=B)
         switched = rng.random(B) < self.switch_prob if self.switch_prob > 0 else np.zeros(B, bool)
+        noise = rng.standard_normal((self.stim_off - self.stim_on, B, 2))
+        x, y = self.trials(offsets, context, switched, noise)
+        return Batch(inputs=x, targets=y, mask=None,
+                     info={"offsets": offsets, "context": context, "switched": switched})
+
+    def trials(self, offsets, context, switched=None, noise=None):
+        """Inputs ``(T, B, 4)`` and targets ``(T, B, 1)`` of trials whose random parts are given.
+
+        Parameters
+        ----------
+        offsets : array (B, 2)
+            Each trial's stimulus offsets (e.g. ``±offset``).
+        context : array (B,)
+            The cued stimulus, 0 or 1.
+        switched : array (B,) of bool, optional
+            Trials whose cue flips at ``switch_step`` (default: none).
+        noise : array (stim_off - stim_on, B, 2), optional
+            Standard-normal draws, scaled by ``noise_std`` (default: no noise).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> x, y = ContextTask().trials(np.array([[0.5, -0.5]]), np.array([1]))
+        >>> x[100, 0].tolist(), float(y[-1, 0, 0])
+        ([0.5, -0.5, 0.0, 1.0], -1.0)
+        """
+        offsets, context = np.asarray(offsets, dtype=float), np.asarray(context, dtype=int)
+        B, T, n_stim = context.shape[0], self.n_steps, self.stim_off - self.stim_on
+        if offsets.shape != (B, 2):
+            raise BrianModesError(f"offsets must be (B, 2) for the {B} trials of the context, got {offsets.shape}")
+        if not np.isin(context, (0, 1)).all():
+            raise BrianModesError("the context of each trial must be 0 (cue 1) or 1 (cue 2)")
+        if noise is not None and np.shape(noise) != (n_stim, B, 2):
+            raise BrianModesError(f"noise must be (stim_off - stim_on, B, 2) = {(n_stim, B, 2)}, "
+                                  f"got {np.shape(noise)}")
+        switched = np.zeros(B, bool) if switched is None else np.asarray(switched, dtype=bool)
         x = np.zeros((T, B, 4), np.float32)
-        n_stim = self.stim_off - self.stim_on
-        x[self.stim_on:self.stim_off, :, :2] = offsets + self.noise_std * rng.standard_normal((n_stim, B, 2))
+        x[self.stim_on:self.stim_off, :, :2] = offsets if noise is None else offsets + self.noise_std * noise
         trials = np.arange(B)
         x[:, trials, 2 + context] = 1.0
         y = np.zeros((T, B, 1), np.float32)
@@ -79,8 +114,7 @@ class ContextTask(Task):
             x[s:, sw, 2 + context[sw]] = 0.0
             x[s:, sw, 3 - context[sw]] = 1.0
             y[s:, sw, 0] = np.sign(offsets[sw, 1 - context[sw]])
-        return Batch(inputs=x, targets=y, mask=None,
-                     info={"offsets": offsets, "context": context, "switched": switched})
+        return x, y
 
     def n_test_trials(self, n_trials=None):
         return 500 if n_trials is None else int(n_trials)
