@@ -32,7 +32,7 @@ PUBLISHED_MNIST = {
 PUBLISHED_SLOPES = (-0.10, -0.12)
 
 SCALES = {
-    "tiny": {"N": 30, "image_P": (1, 3), "context_P": (1,), "image_batches": 15, "context_batches": 15,
+    "tiny": {"N": 30, "image_P": (1, 3), "context_P": (1, 3), "image_batches": 15, "context_batches": 15,
              "context_steps": 200, "eval_trials": 100, "prune_trials": 50, "n_random": 2},
     "quick": {"N": 100, "image_P": (1, 3, 10), "context_P": (1, 3), "image_batches": 300, "context_batches": 400,
               "context_steps": 500, "eval_trials": 2000, "prune_trials": 500, "n_random": 3},
@@ -56,6 +56,67 @@ def _train_or_reuse(task, N, P, batches, seed, folder, progress):
                         date=datetime.datetime.now().isoformat(timespec="seconds"), brianmodes=__version__)
     save(net, path)
     return net, path, False
+
+
+#: Attractor-like regions are stated only if every condition's trajectory slows below this
+#: fraction of its speed while the stimuli drive it ...
+ATTRACTOR_MAX_SLOWDOWN = 0.25
+#: ... and the conditions' end states lie more than this many times further apart than the
+#: spread of trials within a condition (``end_states_by_condition``'s separation ratio).
+ATTRACTOR_MIN_SEPARATION = 3.0
+
+
+def _attractor_failures(slowdown, separation_ratio, labels):
+    """The attractor criteria the numbers fail, in words (empty: they support it)."""
+    failures = []
+    if not np.all(np.isfinite(slowdown)):
+        failures.append("the driven speed is zero, so the slowdown could not be measured")
+    else:
+        moving = [f"{name} ({100 * v:.0f} %)" for name, v in zip(labels, slowdown) if v >= ATTRACTOR_MAX_SLOWDOWN]
+        if moving:
+            failures.append("still moving: " + ", ".join(moving))
+    if not separation_ratio > ATTRACTOR_MIN_SEPARATION:
+        failures.append(f"end states only {separation_ratio:.1f} times further apart than their spread")
+    return failures
+
+
+def attractor_verdict(slowdown, separation_ratio, labels=None):
+    """What the slow-point numbers show, and the attractor conclusion only when they support it.
+
+    The conclusion needs both: every condition's trajectory slows below
+    :data:`ATTRACTOR_MAX_SLOWDOWN` of its driven speed, and the end states are
+    more than :data:`ATTRACTOR_MIN_SEPARATION` times further apart than their
+    spread. Otherwise the sentence says which criterion failed.
+
+    Parameters
+    ----------
+    slowdown : array (n_conditions,)
+        End speed / driven speed per condition (``slow_points``).
+    separation_ratio : float
+        Separation of the end states over their spread.
+    labels : list of str, optional
+        Condition names, in the order of ``slowdown``.
+
+    Examples
+    --------
+    >>> attractor_verdict([0.1, 0.12], 30.0).endswith("attractor-like regions of mode space.")
+    True
+    >>> "does not show" in attractor_verdict([0.1, 0.8], 30.0)
+    True
+    """
+    slowdown = np.asarray(slowdown, dtype=float)
+    labels = list(labels) if labels is not None else [f"condition {k}" for k in range(slowdown.size)]
+    measured = ("The trial-averaged trajectory of each condition slows to "
+                + ", ".join(f"{100 * v:.0f} %" for v in slowdown)
+                + f" of its speed while the stimuli were on, and the {slowdown.size} end states are "
+                f"{separation_ratio:.1f} times further apart than the spread within a condition")
+    criteria = (f"every condition below {100 * ATTRACTOR_MAX_SLOWDOWN:.0f} % of its driven speed and end states "
+                f"more than {ATTRACTOR_MIN_SEPARATION:g} times further apart than their spread")
+    failures = _attractor_failures(slowdown, separation_ratio, labels)
+    if failures:
+        return (f"{measured}. This does not show attractor-like regions, which need {criteria}: "
+                + "; ".join(failures) + ".")
+    return f"{measured} ({criteria}): the decision is held in attractor-like regions of mode space."
 
 
 def pruning_verdict(curve, n_trials, area=None):
@@ -162,12 +223,12 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
         ctx_rows.append((P, m["mse"], 100 * m["decision_accuracy"], m["rate_hz"], net.metadata.get("command", ""),
                          reused))
     lines += [f"## Context-dependent integration (N = {N}, {s['context_batches']} batches)", "",
-              "500 held-out trials. Published: MSE per trial about 0.02-0.03 and 99-100 % correct decisions "
-              "for N = 30-200, P >= 1; rates 16-23 Hz.", "",
+              f"{context.n_test_trials()} held-out trials. Published: MSE per trial about 0.02-0.03 and 99-100 % "
+              "correct decisions for N = 30-200, P >= 1; rates 16-23 Hz.", "",
               "| P | MSE | decision accuracy (%) | mean rate (Hz) | trained with |", "|---|---|---|---|---|"]
     for P, mse, dec, rate, command, reused in ctx_rows:
         lines.append(f"| {P} | {mse:.4f} | {dec:.1f} | {rate:.1f} | `{command}`{' (reused)' if reused else ''} |")
-    show = ctx_nets.get(3) or ctx_nets[max(ctx_nets)]
+    show, attractor = ctx_nets.get(3) or ctx_nets[max(ctx_nets)], None
     batch = next(context.test_batches(batch_size=200, n_trials=200, seed=seed))
     res = simulate(show, batch.inputs, record=("r",))
     conditions = 2 * batch.info["context"] + (batch.targets[-1, :, 0] > 0)
@@ -182,7 +243,7 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
         fig = plt.figure(figsize=(5, 4.5), constrained_layout=True)
         plot_mode_trajectories(kappa, np.vectorize(names.get)(conditions), ax=fig.add_subplot(projection="3d"))
         fig.savefig(figures / "context_modes.png", dpi=110)
-        lines += [f"Mode space (P = {show.P}, kappa_in = xi_in^T r): the four conditions end "
+        lines += [f"Mode space (P = {show.P}, kappa_in = xi_in^T r): the {len(ends['labels'])} conditions end "
                   f"{ends['separation_ratio']:.1f} times further apart than the spread of trials within a "
                   f"condition (smallest distance between condition centres {ends['separation']:.3f}, mean "
                   f"within-condition spread {ends['spread']:.3f}).", "",
@@ -190,12 +251,14 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
         extra = 1000 if scale != "tiny" else 100
         slow = slow_points(show, batch.inputs, conditions, extra_steps=extra)
         after = end_states_by_condition(slow["kappa"], conditions)
+        labels = [names[int(c)] for c in slow["labels"]]
+        verdict = attractor_verdict(slow["slowdown"], after["separation_ratio"], labels)
         lines += [f"Slow points, found by simulation: each trial continued for {extra * show.dt:g} s with the "
-                  "cue on and the stimuli off. The trial-averaged trajectory of each condition slows to "
-                  + ", ".join(f"{100 * v:.0f} %" for v in slow["slowdown"])
-                  + " of its speed while the stimuli were on, and the four end states stay "
-                  f"{after['separation_ratio']:.1f} times further apart than the spread within a condition: "
-                  "the decision is held in attractor-like regions of mode space.", ""]
+                  f"cue on and the stimuli off. {verdict}", ""]
+        attractor = {"P": show.P, "slowdown": [float(v) for v in slow["slowdown"]],
+                     "separation_ratio": float(after["separation_ratio"]),
+                     "supported": not _attractor_failures(slow["slowdown"], after["separation_ratio"], labels),
+                     "max_slowdown": ATTRACTOR_MAX_SLOWDOWN, "min_separation": ATTRACTOR_MIN_SEPARATION}
 
     # -- importance power law and pruning -------------------------------------
     big = nets[max(nets)]
@@ -245,5 +308,5 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
     (out / "report.json").write_text(json.dumps({"scale": scale, "seed": seed, "classification": [
         {"P": P, "accuracy": acc, "published": pub, "rate_hz": rate} for P, acc, pub, rate, *_ in rows],
         "context": [{"P": P, "mse": mse, "decision_accuracy": dec, "rate_hz": rate}
-                    for P, mse, dec, rate, *_ in ctx_rows]}, indent=2))
+                    for P, mse, dec, rate, *_ in ctx_rows], "attractor": attractor}, indent=2))
     return report
