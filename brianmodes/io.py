@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import BrianModesError
 from .network import DEFAULT_CONSTANTS, ModeNetwork
-from .safe_npz import read_arrays
+from .safe_npz import NUMERIC_KINDS, read_arrays
 from .zoo import available_models, zoo_path
 
 SCHEMA = "brianmodes.model"
@@ -100,9 +100,20 @@ def write_npz_atomic(path, arrays, header):
     Raises
     ------
     BrianModesError
-        If the header is not JSON-serializable or nested too deeply to read back.
+        If an array is not plain numbers, or the header is not
+        JSON-serializable or nested too deeply to read back.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
+    >>> write_npz_atomic(path, {"x": np.arange(3.0)}, {"schema": "demo", "schema_version": 2, "step": 7})
+    >>> header, arrays = read_npz_checked(path, schema="demo")
+    >>> header["step"], arrays["x"]
+    (7, array([0., 1., 2.]))
     """
     path = Path(path)
+    _check_arrays(arrays)
     header = _sealed_header(header, arrays)
     payload = dict(arrays)
     payload[HEADER_KEY] = np.array(json.dumps(header, sort_keys=True))
@@ -119,6 +130,17 @@ def write_npz_atomic(path, arrays, header):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _check_arrays(arrays):
+    """Refuse to write what :func:`read_npz_checked` would refuse to read."""
+    for name, array in arrays.items():
+        if not isinstance(name, str) or name == HEADER_KEY:
+            raise BrianModesError(f"array names must be strings other than {HEADER_KEY!r}, got {name!r}")
+        dtype = np.asarray(array).dtype
+        if dtype.kind not in NUMERIC_KINDS or dtype.names is not None or dtype.subdtype is not None:
+            raise BrianModesError(f"array {name!r} has dtype {dtype}; only arrays of plain numbers or bools "
+                                  "are saved (never objects)")
 
 
 def _sealed_header(header, arrays):

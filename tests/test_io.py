@@ -503,3 +503,11 @@ def test_metadata_must_be_json(tmp_path, net):
     net.metadata["bad"] = object()
     with pytest.raises(BrianModesError, match="JSON"):
         save(net, tmp_path / "m.npz")
+
+
+def test_object_arrays_are_never_written(tmp_path):
+    from brianmodes.io import write_npz_atomic
+
+    with pytest.raises(BrianModesError, match="array 'x' has dtype object; only arrays of plain numbers"):
+        write_npz_atomic(tmp_path / "s.npz", {"x": np.array([{}], dtype=object)}, {"schema": "demo"})
+    assert list(tmp_path.iterdir()) == []
