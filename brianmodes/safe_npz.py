@@ -97,13 +97,13 @@ def read_arrays(path, text_keys=()):
         raise BrianModesError(f"{path} is damaged or not an .npz archive ({err}); "
                               "re-download or re-save it") from None
     except _DAMAGE as err:
-        raise BrianModesError(f"{path} is damaged ({type(err).__name__}: {_first_line(err)}); "
-                              "re-download or re-save it") from None
+        raise BrianModesError(f"{path} is damaged ({_describe(err)}); re-download or re-save it") from None
 
 
-def _first_line(err):
-    text = str(err).strip().splitlines()
-    return text[0][:200] if text else "no details"
+def _describe(err):
+    lines = str(err).strip().splitlines()
+    detail = " ".join(lines[0].split())[:160] if lines else "no details"
+    return f"{type(err).__name__}: {detail}"
 
 
 def _check_directory(zf, path, archive_size):
@@ -136,6 +136,16 @@ def _check_directory(zf, path, archive_size):
 
 
 def _read_member(zf, info, path, name, text):
+    try:
+        return _read_npy(zf, info, path, name, text)
+    except BrianModesError:
+        raise
+    except _DAMAGE as err:
+        raise BrianModesError(f"{path}: array {name!r} is damaged ({_describe(err)}); "
+                              "re-download or re-save it") from None
+
+
+def _read_npy(zf, info, path, name, text):
     with zf.open(info) as f:
         version = npy_format.read_magic(f)
         if version not in _READERS:

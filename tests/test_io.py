@@ -392,7 +392,7 @@ def test_byte_flip_in_an_npy_header(tmp_path, net):
     _write_members(path, members)  # with a CRC that matches, so the npy header parser is reached
     with pytest.raises(tokenize.TokenError):
         np.load(path, allow_pickle=False)["lam"]
-    with pytest.raises(BrianModesError, match="is damaged \\(TokenError"):
+    with pytest.raises(BrianModesError, match="array 'lam' is damaged \\(TokenError: \\('EOF in multi-line statement'"):
         load(path)
 
 
