@@ -50,12 +50,30 @@ def filter_like_model(spikes, net):
 
 
 def gaussian_rates(spikes, dt, sigma):
-    """Firing rates in Hz: binned spikes ``(T, B, N)`` smoothed in time by a Gaussian of width ``sigma`` (s)."""
+    """Firing rates in Hz: binned spikes ``(T, B, N)`` smoothed in time by a Gaussian of width ``sigma`` (s).
+
+    At the start and end of a trial the spikes are mirrored about the first
+    and last bin (the reflection method of kernel estimation), so a constant
+    rate reads the same at the edges as in the middle. Padding with copies of
+    the edge bin instead turns a spike in the last bin into a jump of
+    hundreds of Hz.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spikes = np.zeros((1001, 1, 1)); spikes[::10] = 1   # 100 Hz at dt = 1 ms, spikes in both edge bins
+    >>> rates = gaussian_rates(spikes, 0.001, 0.02)[:, 0, 0]
+    >>> [round(float(r)) for r in (rates[0], rates[500], rates[-1])]
+    [100, 100, 100]
+    """
     from scipy.ndimage import gaussian_filter1d
 
     if not sigma > 0:
         raise BrianModesError(f"sigma must be a positive time in seconds, got {sigma!r}")
-    return gaussian_filter1d(np.asarray(spikes, dtype=float) / dt, sigma / dt, axis=0, mode="nearest")
+    spikes = np.asarray(spikes, dtype=float)
+    if spikes.ndim != 3:
+        raise BrianModesError(f"spikes must be binned (time steps, trials, neurons), got shape {spikes.shape}")
+    return gaussian_filter1d(spikes / dt, sigma / dt, axis=0, mode="mirror")
 
 
 def psth(activity, conditions):
