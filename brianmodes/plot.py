@@ -1,12 +1,50 @@
-"""Plots of spiking activity (matplotlib; work in notebooks and headless)."""
+"""Plots of spiking activity and of the mode analyses (matplotlib; work in notebooks and headless).
+
+Every axis is labelled in words with its unit, counts get integer ticks (log axes read
+1, 3, 10, 30), legends name their entries and any shaded band says what it is. Shared
+conventions live in :mod:`brianmodes.figure_style`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .errors import BrianModesError
+from .figure_style import (condition_names, integer_axis, metric_label, plain_log_axis,
+                           style_legend_entries)
+
+
+def _new_axes(ax, **kwargs):
+    """``ax`` itself, or the axes of a new figure whose layout keeps every label inside."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.figure(constrained_layout=True).add_subplot(**kwargs)
+
+
+def _trials(array, name, trial=None, last=None):
+    """``array`` as a (T, B, N) ndarray, with ``trial`` (if given) checked against B."""
+    array = np.asarray(array)
+    if array.ndim != 3:
+        raise BrianModesError(f"{name} must be an array (time steps, trials, {last or 'neurons'}), "
+                              f"got shape {array.shape}")
+    if trial is not None and not 0 <= trial < array.shape[1]:
+        raise BrianModesError(f"trial {trial} does not exist: {name} has {array.shape[1]} trials "
+                              f"(0..{array.shape[1] - 1})")
+    return array
+
+
+def _conditions(conditions, n_trials):
+    conditions = np.asarray(conditions)
+    if conditions.shape != (n_trials,):
+        raise BrianModesError(f"conditions must give one condition per trial ({n_trials}), "
+                              f"got shape {conditions.shape}")
+    return conditions
+
 
 def plot_raster(spikes, dt, trial=0, ax=None, color="k"):
-    """Raster of one trial: a dot per spike, neurons on the y axis, time in ms.
+    """Raster of one trial: a tick per spike, neurons on the y axis, time in ms.
 
     Parameters
     ----------
@@ -15,15 +53,24 @@ def plot_raster(spikes, dt, trial=0, ax=None, color="k"):
         Time step in seconds.
     trial : int
     ax : matplotlib Axes, optional
-    """
-    import matplotlib.pyplot as plt
+    color : matplotlib colour
 
-    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
-    steps, neurons = np.nonzero(np.asarray(spikes)[:, trial])
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ax = plot_raster(np.eye(20, dtype=bool)[:, None, :10], 0.001)
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('time (ms)', 'neuron')
+    """
+    spikes = _trials(spikes, "spikes", trial)
+    ax = _new_axes(ax)
+    steps, neurons = np.nonzero(spikes[:, trial])
     ax.scatter(steps * dt * 1e3, neurons, s=8, c=color, marker="|", linewidths=1.0)
+    ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron")
     ax.set_ylim(-0.5, spikes.shape[2] - 0.5)
     ax.set_xlim(0, spikes.shape[0] * dt * 1e3)
+    integer_axis(ax.yaxis)
     return ax
 
 
@@ -48,19 +95,79 @@ def population_rate(spikes, dt, bin_ms=10.0):
 
 
 def plot_population_rate(spikes, dt, ax=None, bin_ms=10.0):
-    """Population rate (Hz) against time (ms), averaged over trials and neurons."""
-    import matplotlib.pyplot as plt
+    """Population rate (Hz) against time (ms), averaged over trials and neurons, in bins of ``bin_ms``.
 
-    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ax = plot_population_rate(np.ones((40, 2, 5), bool), 0.001)
+    >>> ax.get_ylabel()
+    'population rate (Hz)'
+    """
+    spikes = _trials(spikes, "spikes")
+    ax = _new_axes(ax)
     times, rate = population_rate(spikes, dt, bin_ms)
     ax.plot(times, rate, color="C0")
-    ax.set_ylabel("rate (Hz)")
+    ax.set_ylabel("population rate (Hz)")
     ax.set_xlabel("time (ms)")
+    ax.set_ylim(0, 1.3 * max(float(rate.max(initial=0.0)), 1.0))  # headroom for the caption
+    ax.text(0.99, 0.95, f"mean of {spikes.shape[1]} trials × {spikes.shape[2]} neurons, {bin_ms:g} ms bins",
+            transform=ax.transAxes, ha="right", va="top", fontsize=7, color="0.3")
     return ax
 
 
-def raster_figure(spikes, dt, title=None, trial=0, bin_ms=10.0):
-    """A raster of one trial above the population rate of all trials.
+def plot_output_vs_target(outputs, dt, targets=None, trial=0, ax=None):
+    """The readout of one trial against time, with its target dashed; outputs and targets (T, B, N_out).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.zeros((50, 2, 1))
+    >>> ax = plot_output_vs_target(y, 0.002, targets=y + 1)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['output', 'target']
+    """
+    outputs = _trials(outputs, "outputs", trial, last="outputs")
+    if targets is not None:
+        targets = np.asarray(targets)
+        if targets.shape != outputs.shape:
+            raise BrianModesError(f"targets must have the outputs' shape {outputs.shape} (time steps, trials, "
+                                  f"outputs), got {targets.shape}")
+    ax = _new_axes(ax)
+    t = np.arange(outputs.shape[0]) * dt * 1e3
+    several = outputs.shape[2] > 1
+    for k in range(outputs.shape[2]):
+        suffix = f" {k}" if several else ""
+        ax.plot(t, outputs[:, trial, k], color=f"C{k % 10}", lw=1.2, label="output" + suffix)
+        if targets is not None:
+            ax.plot(t, targets[:, trial, k], "--", color="k" if not several else f"C{k % 10}", lw=1.0,
+                    label="target" + suffix)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("readout")
+    ax.legend(fontsize=7, ncol=2 if several else 1)
+    return ax
+
+
+def raster_figure(spikes, dt, title=None, trial=0, bin_ms=10.0, outputs=None, targets=None, output_dt=None):
+    """A raster of one trial above the population rate of all trials, and the output against its target.
+
+    Parameters
+    ----------
+    spikes : bool array (T, B, N)
+    dt : float
+        Time step of ``spikes`` in seconds.
+    title : str, optional
+        The figure's title, e.g. the model's name ("digits-N100-P3").
+    trial : int
+        The trial shown in the raster and the output panel.
+    bin_ms : float
+        Bin width of the population rate.
+    outputs, targets : arrays (T_out, B, N_out), optional
+        Per-step readouts and their targets; with ``outputs`` a third panel
+        shows trial ``trial``'s output (and target).
+    output_dt : float, optional
+        Time step of ``outputs`` in seconds (default ``dt``), e.g. the model's
+        step when the spikes were simulated at a finer one.
 
     Examples
     --------
@@ -69,71 +176,142 @@ def raster_figure(spikes, dt, title=None, trial=0, bin_ms=10.0):
     >>> fig = raster_figure(spikes, 0.002, title="example")
     >>> len(fig.axes)
     2
+    >>> fig = raster_figure(spikes, 0.002, title="example", outputs=np.zeros((100, 3, 1)))
+    >>> fig.axes[2].get_ylabel()
+    'readout'
     """
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 5), height_ratios=(3, 1),
-                                      constrained_layout=True)
-    plot_raster(spikes, dt, trial=trial, ax=top)
-    plot_population_rate(spikes, dt, ax=bottom, bin_ms=bin_ms)
-    top.set_title(title or f"trial {trial}")
+    spikes = _trials(spikes, "spikes", trial)
+    if outputs is not None:
+        outputs = _trials(outputs, "outputs", last="outputs")
+        output_dt = dt if output_dt is None else output_dt
+        if outputs.shape[1] != spikes.shape[1] or abs(outputs.shape[0] * output_dt - spikes.shape[0] * dt) \
+                > max(output_dt, dt) * (1 + 1e-9):
+            raise BrianModesError(
+                f"outputs {outputs.shape} at {output_dt * 1e3:g} ms per step cover "
+                f"{outputs.shape[0] * output_dt * 1e3:g} ms of {outputs.shape[1]} trials, the spikes "
+                f"{spikes.shape[0] * dt * 1e3:g} ms of {spikes.shape[1]}: pass the outputs of the same "
+                "trials, and output_dt if they are at another time step")
+    ratios = (3, 1) if outputs is None else (3, 1, 1.3)
+    fig, axes = plt.subplots(len(ratios), 1, sharex=True, figsize=(8, 5 if outputs is None else 6.5),
+                             height_ratios=ratios, constrained_layout=True)
+    plot_raster(spikes, dt, trial=trial, ax=axes[0])
+    axes[0].set_title(f"trial {trial} of {spikes.shape[1]}", fontsize=9)
+    plot_population_rate(spikes, dt, ax=axes[1], bin_ms=bin_ms)
+    axes[1].set_ylabel("population\nrate (Hz)")  # two lines: the panel is short
+    if outputs is not None:
+        plot_output_vs_target(outputs, output_dt, targets=targets, trial=trial, ax=axes[2])
+    for ax in axes:
+        ax.label_outer()
+    if title:
+        fig.suptitle(title)
     return fig
 
 
 def plot_membrane_traces(v, dt, neurons=(0, 1, 2), trial=0, v_th=1.0, ax=None):
-    """Membrane potential of a few neurons of one trial, with the threshold dashed; v (T, B, N)."""
-    import matplotlib.pyplot as plt
+    """Membrane potential of a few neurons of one trial, stacked, each with its threshold dashed; v (T, B, N).
 
-    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
-    v = np.asarray(v)
+    The y ticks mark each trace's reset (0) and threshold (``v_th``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ax = plot_membrane_traces(np.zeros((30, 1, 4)), 0.002, neurons=(0, 3))
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['neuron 0', 'neuron 3', 'threshold']
+    """
+    v = _trials(v, "v", trial)
+    ax = _new_axes(ax)
     t = np.arange(v.shape[0]) * dt * 1e3
+    step = 1.5 * v_th
     for k, i in enumerate(neurons):
-        ax.plot(t, v[:, trial, i] + 1.5 * v_th * k, lw=0.8, label=f"neuron {i}")
-        ax.axhline(v_th + 1.5 * v_th * k, color="0.6", ls="--", lw=0.6)
+        ax.plot(t, v[:, trial, i] + step * k, lw=0.8, color=f"C{k % 10}", label=f"neuron {i}")
+    for k in range(len(neurons)):
+        ax.axhline(v_th + step * k, color="0.6", ls="--", lw=0.6, label="threshold" if k == 0 else None)
+    ax.set_yticks([step * k + level for k in range(len(neurons)) for level in (0.0, v_th)],
+                  [label for _ in neurons for label in ("0", f"{v_th:g}")])
     ax.set_xlabel("time (ms)")
-    ax.set_ylabel("v (offset per neuron)")
+    ax.set_ylabel("membrane potential (traces stacked)")
+    ax.legend(fontsize=7, loc="upper right")
     return ax
 
 
 def plot_outputs_by_condition(outputs, conditions, dt, labels=None, output=0, ax=None):
-    """Mean ± sd of a per-step output over the trials of each condition; outputs (T, B, N_out)."""
-    import matplotlib.pyplot as plt
+    """Mean output over the trials of each condition, shaded ±1 s.d. over those trials; outputs (T, B, N_out).
 
-    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
-    y = np.asarray(outputs)[:, :, output]
+    Parameters
+    ----------
+    outputs : array (T, B, N_out)
+    conditions : array (B,)
+    dt : float
+        Time step in seconds.
+    labels : dict or sequence, optional
+        A name per condition: ``{condition: name}`` or names in sorted order of
+        the conditions; for the context task
+        :data:`brianmodes.figure_style.CONTEXT_CONDITION_NAMES`. Default
+        "condition c".
+    output : int
+        Which output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.random.default_rng(0).normal(size=(20, 4, 1))
+    >>> ax = plot_outputs_by_condition(y, [0, 0, 1, 1], 0.002, labels={0: "left", 1: "right"})
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['left', 'right', '±1 s.d. over trials']
+    """
+    y = _trials(outputs, "outputs", last="outputs")[:, :, output]
+    conditions = _conditions(conditions, y.shape[1])
+    ax = _new_axes(ax)
     t = np.arange(y.shape[0]) * dt * 1e3
-    for k, c in enumerate(np.unique(conditions)):
-        sel = np.asarray(conditions) == c
+    values = np.unique(conditions)
+    for k, (c, name) in enumerate(zip(values, condition_names(values.tolist(), labels))):
+        sel = conditions == c
         mean, sd = y[:, sel].mean(axis=1), y[:, sel].std(axis=1)
-        name = labels.get(c, c) if isinstance(labels, dict) else c
-        ax.plot(t, mean, color=f"C{k}", label=str(name))
-        ax.fill_between(t, mean - sd, mean + sd, color=f"C{k}", alpha=0.2, lw=0)
+        ax.plot(t, mean, color=f"C{k % 10}", label=name)
+        ax.fill_between(t, mean - sd, mean + sd, color=f"C{k % 10}", alpha=0.2, lw=0)
     ax.set_xlabel("time (ms)")
-    ax.set_ylabel("output")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("readout" + (f" {output}" if np.shape(outputs)[2] > 1 else "") + " (trial mean)")
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + style_legend_entries(("band", "±1 s.d. over trials")), fontsize=7)
     return ax
 
 
-def plot_mode_trajectories(kappa, conditions, modes=(0, 1, 2), ax=None, every=1):
+def plot_mode_trajectories(kappa, conditions, modes=(0, 1, 2), ax=None, every=1, labels=None):
     """Trial-averaged trajectories in a 3-D mode space, one colour per condition, darker as time goes on.
 
-    kappa (T, B, P) from :func:`brianmodes.analysis.project_on_modes`; a circle marks the end.
+    kappa (T, B, P) from :func:`brianmodes.analysis.project_on_modes`; a circle
+    marks the end of the trial. ``modes`` are 0-based indices; the axes say
+    "mode 1, 2, 3" as the paper does. ``labels`` names the conditions as in
+    :func:`plot_outputs_by_condition`.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
-    kappa = np.asarray(kappa)
+    kappa = _trials(kappa, "kappa", last="modes")
+    conditions = _conditions(conditions, kappa.shape[1])
     if ax is None:
-        ax = plt.figure().add_subplot(projection="3d")
+        ax = _new_axes(None, projection="3d")
     cmaps = ["Blues", "Oranges", "Greens", "Reds", "Purples", "Greys"]
-    for k, c in enumerate(np.unique(conditions)):
-        mean = kappa[:, np.asarray(conditions) == c][:, :, list(modes)].mean(axis=1)[::every]
-        colours = plt.get_cmap(cmaps[k % len(cmaps)])(np.linspace(0.3, 1.0, len(mean)))
-        ax.scatter(*mean.T, c=colours, s=4, label=str(c))
-        ax.scatter(*mean[-1], color=colours[-1], s=60, edgecolor="k")
-    ax.set_xlabel(f"mode {modes[0]}")
-    ax.set_ylabel(f"mode {modes[1]}")
-    ax.set_zlabel(f"mode {modes[2]}")
-    ax.legend(fontsize=7, markerscale=3)
+    values = np.unique(conditions)
+    handles = []
+    for k, (c, name) in enumerate(zip(values, condition_names(values.tolist(), labels))):
+        mean = kappa[:, conditions == c][:, :, list(modes)].mean(axis=1)[::every]
+        cmap = plt.get_cmap(cmaps[k % len(cmaps)])
+        ax.scatter(*mean.T, c=cmap(np.linspace(0.3, 1.0, len(mean))), s=4)
+        ax.scatter(*mean[-1], color=cmap(1.0), s=60, edgecolor="k")
+        handles.append(Line2D([], [], ls="", marker="o", ms=5, color=cmap(0.75), label=name))
+    for axis, set_label, m in zip((ax.xaxis, ax.yaxis, ax.zaxis), (ax.set_xlabel, ax.set_ylabel, ax.set_zlabel),
+                                  modes):
+        axis.set_major_locator(MaxNLocator(4))
+        set_label(f"mode {m + 1}", labelpad=6)
+    ax.set_box_aspect(None, zoom=0.85)  # room for the z label inside the axes
+    end = Line2D([], [], ls="", marker="o", ms=8, color="0.6", markeredgecolor="k", label="end of trial")
+    ax.legend(handles=handles + [end], fontsize=7, loc="upper left", title="darker: later in the trial",
+              title_fontsize=7)
     return ax
 
 
@@ -141,57 +319,88 @@ def plot_importance(fit, ax=None):
     """Sorted mode importance against rank on log-log axes, with the two fitted power laws.
 
     ``fit`` is the output of :func:`brianmodes.analysis.fit_piecewise_power_law`.
-    """
-    import matplotlib.pyplot as plt
 
-    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brianmodes.analysis import fit_piecewise_power_law
+    >>> ax = plot_importance(fit_piecewise_power_law(np.linspace(2, 1, 10)))
+    >>> ax.get_xlabel()
+    'rank (most important first)'
+    """
+    ax = _new_axes(ax)
     ranks, values, b = fit["ranks"], fit["values"], fit["breakpoint"]
-    ax.loglog(ranks, values, "o", ms=4, color="k")
+    ax.loglog(ranks, values, "o", ms=4, color="k", label="modes")
     for seg, (slope, intercept) in enumerate(zip(fit["slopes"], fit["intercepts"])):
         x = ranks[:b] if seg == 0 else ranks[b:]
         ax.loglog(x, np.exp(intercept) * x ** slope, color=f"C{seg}",
-                  label=f"ranks {x[0]}-{x[-1]}: slope {slope:.3f} (R² {fit['r2'][seg]:.2f})")
-    ax.set_xlabel("rank")
-    ax.set_ylabel("importance")
+                  label=f"power law, ranks {x[0]}–{x[-1]}: slope {slope:.3f}".replace("-", "−")
+                        + f" (R² {fit['r2'][seg]:.2f})")
+    plain_log_axis(ax.xaxis, integer=True)
+    plain_log_axis(ax.yaxis)
+    ax.set_xlabel("rank (most important first)")
+    ax.set_ylabel("mode importance τ")
     ax.legend(fontsize=7)
     return ax
 
 
 def plot_pruning(curve, ax=None):
-    """Task metric against the number of modes removed, per removal order (mean ± sd)."""
-    import matplotlib.pyplot as plt
+    """Task metric against the number of modes removed, per removal order; random: mean ±1 s.d. shaded.
 
-    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
-    k = curve["counts"]
-    labels = {"ascending": "least important first", "descending": "most important first", "random": "random order"}
+    ``curve`` is the output of :func:`brianmodes.analysis.pruning_curve`;
+    fractions (accuracies) are shown in %.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> curve = {"counts": np.arange(3), "metric": "decision_accuracy",
+    ...          "ascending": {"mean": np.array([1.0, 0.9, 0.5]), "sd": np.zeros(3)}}
+    >>> plot_pruning(curve).get_ylabel()
+    'decision accuracy (%)'
+    """
+    ax = _new_axes(ax)
+    k = np.asarray(curve["counts"])
+    label, scale = metric_label(curve.get("metric", "metric"))
+    names = {"ascending": "least important first", "descending": "most important first", "random": "random order"}
     for order, style in (("ascending", "o-"), ("descending", "s-"), ("random", "^--")):
         if order in curve:
-            mean, sd = curve[order]["mean"], curve[order]["sd"]
-            ax.plot(k, mean, style, ms=4, label=labels[order])
+            mean, sd = scale * np.asarray(curve[order]["mean"]), scale * np.asarray(curve[order]["sd"])
+            line, = ax.plot(k, mean, style, ms=4, label=names[order])
             if np.any(sd > 0):
-                ax.fill_between(k, mean - sd, mean + sd, alpha=0.2, lw=0)
-    ax.set_xlabel("modes removed")
-    ax.set_ylabel(curve.get("metric", "metric"))
+                n = curve.get("n_random")
+                ax.fill_between(k, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, lw=0,
+                                label=f"{names[order]}: ±1 s.d. over " + (f"{n} orders" if n else "orders"))
+    ax.set_xlabel("number of modes removed")
+    ax.set_ylabel(label)
+    integer_axis(ax.xaxis)
     ax.legend(fontsize=7)
     return ax
 
 
-def plot_accuracy_vs_modes(table, published=None, ax=None):
-    """Accuracy against P, one line per N; ``table`` maps N to {P: accuracy in %}.
+def plot_accuracy_vs_modes(table, published=None, ax=None, ylabel="test accuracy (%)"):
+    """Accuracy against P (log axis, integer ticks), one line per N; ``table`` maps N to {P: accuracy in %}.
 
     ``published`` (same shape) is drawn dashed beside it.
-    """
-    import matplotlib.pyplot as plt
 
-    ax = ax if ax is not None else plt.subplots()[1]  # a new figure unless given axes
+    Examples
+    --------
+    >>> ax = plot_accuracy_vs_modes({100: {1: 96.0, 3: 95.9, 10: 95.5}})
+    >>> ax.get_xlabel()
+    'number of modes P'
+    """
+    ax = _new_axes(ax)
+    Ps = set()
     for k, (N, row) in enumerate(sorted(table.items())):
-        Ps = sorted(row)
-        ax.semilogx(Ps, [row[P] for P in Ps], "o-", color=f"C{k}", label=f"N = {N}")
+        x = sorted(row)
+        Ps.update(x)
+        ax.semilogx(x, [row[P] for P in x], "o-", color=f"C{k % 10}", label=f"N = {N}")
         if published and N in published:
             Pp = sorted(published[N])
-            ax.semilogx(Pp, [published[N][P] for P in Pp], "--", color=f"C{k}", alpha=0.6,
+            Ps.update(Pp)
+            ax.semilogx(Pp, [published[N][P] for P in Pp], "--", color=f"C{k % 10}", alpha=0.6,
                         label=f"N = {N} (published)")
-    ax.set_xlabel("modes P")
-    ax.set_ylabel("test accuracy (%)")
+    plain_log_axis(ax.xaxis, values=sorted(Ps), integer=True)
+    ax.set_xlabel("number of modes P")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
     return ax
