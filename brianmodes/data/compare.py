@@ -99,35 +99,114 @@ def compare_activity(model_spikes, data_spikes, conditions, dt, sigma=0.02):
     return result
 
 
-def comparison_figure(result, dt, title="model vs data"):
-    """One page: PSTHs of a few neurons, trajectories in the top 2 PCs, rate and ISI-CV histograms."""
+def _aligned_top_pcs(model, data):
+    """Top-2 PC coordinates (T, C, 2) of the data and of the model rotated onto them (Procrustes), in Hz."""
+    X, Y = _trajectories(model), _trajectories(data)
+    k = min(X.shape[1], Y.shape[1], 10)
+    X, Y = _principal(X, k), _principal(Y, k)
+    k = min(X.shape[1], Y.shape[1])
+    X, Y = X[:, :k], Y[:, :k]
+    R, _ = orthogonal_procrustes(X, Y)
+    X = X @ R * (np.linalg.norm(Y) / max(np.linalg.norm(X), 1e-300))
+    pad = [(0, 0), (0, max(0, 2 - k))]  # one component only: the second axis is flat
+    shape = (np.shape(data)[0], np.shape(data)[1], 2)
+    return np.pad(X, pad)[:, :2].reshape(shape), np.pad(Y, pad)[:, :2].reshape(shape)
+
+
+def _psth_panel(ax, result, t, name):
+    from ..figure_style import style_legend_entries
+
+    data, model = result["data_psth"], result["model_psth"]
+    matched = data.shape[2] == model.shape[2]
+    for i in range(min(3, data.shape[2], model.shape[2])):
+        ax.plot(t, data[:, 0, i], color=f"C{i}", label=f"neuron {i}" if matched else f"data unit {i}")
+        ax.plot(t, model[:, 0, i], "--", color=f"C{i if matched else i + 3}",
+                label=None if matched else f"model neuron {i}")
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + style_legend_entries(("solid", "data"), ("dashed", "model")), fontsize=7)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("firing rate (Hz)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"PSTHs, {name}", fontsize=10)
+
+
+def _trajectory_panel(ax, result, names):
+    from ..figure_style import style_legend_entries
+
+    model, data = _aligned_top_pcs(result["model_psth"], result["data_psth"])
+    for c, name in enumerate(names):
+        ax.plot(data[:, c, 0], data[:, c, 1], color=f"C{c % 10}", label=name if c < 8 else None)
+        ax.plot(model[:, c, 0], model[:, c, 1], "--", color=f"C{c % 10}")
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + style_legend_entries(("solid", "data"), ("dashed", "model, rotated onto data")),
+              fontsize=7)
+    ax.set_xlabel("data PC 1 (Hz)")
+    ax.set_ylabel("data PC 2 (Hz)")
+    ax.set_title(f"population trajectories: CCA {result['cca']:.2f}, Procrustes {result['procrustes']:.2f}",
+                 fontsize=10)
+
+
+def _condition_names(result, names):
+    """Legend names of the PSTHs' conditions, in the order of ``result``'s PSTHs."""
+    from ..figure_style import condition_names
+
+    n = result["data_psth"].shape[1]
+    values = list(result["conditions"]) if "conditions" in result else None
+    if values is None:
+        if names is None:
+            return [f"condition {c + 1}" for c in range(n)]
+        values = sorted(names) if isinstance(names, dict) else list(range(n))
+    if len(values) != n:
+        raise BrianModesError(f"condition_names names {len(values)} conditions, the PSTHs have {n}: give one "
+                              "name per condition, in sorted order of the condition values")
+    return condition_names(values, names)
+
+
+def comparison_figure(result, dt, title="model vs data", condition_names=None):
+    """One page: PSTHs of a few neurons, trajectories in the data's top 2 PCs, rate and ISI-CV histograms.
+
+    Parameters
+    ----------
+    result : dict
+        The output of :func:`compare_activity`.
+    dt : float
+        Time step of the PSTHs in seconds.
+    title : str
+    condition_names : dict or sequence, optional
+        A name per condition (``{condition: name}`` or names in sorted order
+        of the condition values given to :func:`compare_activity`); default
+        "condition 1", "condition 2", ... in that order (or "condition v" with
+        the values themselves when ``result`` has ``conditions``).
+
+    The model's trajectories are rotated onto the data's (the rotation the
+    Procrustes similarity uses) so that the two can be compared by eye.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> spikes = rng.random((100, 8, 5)) < 0.05
+    >>> result = compare_activity(spikes, spikes[:, ::-1], np.repeat([0, 1], 4), 0.002)
+    >>> fig = comparison_figure(result, 0.002, condition_names=["left", "right"])
+    >>> [ax.get_xlabel() for ax in fig.axes]
+    ['time (ms)', 'data PC 1 (Hz)', 'firing rate (Hz)', 'ISI coefficient of variation']
+    """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), constrained_layout=True)
+    from ..figure_style import integer_axis
+
+    names = _condition_names(result, condition_names)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), constrained_layout=True)
     t = np.arange(result["model_psth"].shape[0]) * dt * 1e3
-    ax = axes[0, 0]
-    for i in range(min(3, result["model_psth"].shape[2], result["data_psth"].shape[2])):
-        ax.plot(t, result["data_psth"][:, 0, i], color=f"C{i}", label=f"data {i}")
-        ax.plot(t, result["model_psth"][:, 0, i], "--", color=f"C{i}", label=f"model {i}")
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("rate (Hz), condition 1")
-    ax.legend(fontsize=7)
-    ax = axes[0, 1]
-    for name, psth_, style in (("data", result["data_psth"], "-"), ("model", result["model_psth"], "--")):
-        X = _trajectories(psth_)
-        pcs = _principal(X, 2).reshape(psth_.shape[0], psth_.shape[1], -1)
-        for c in range(psth_.shape[1]):
-            ax.plot(pcs[:, c, 0], pcs[:, c, 1] if pcs.shape[2] > 1 else 0 * pcs[:, c, 0], style,
-                    color=f"C{c}", label=f"{name}, condition {c + 1}" if c < 4 else None)
-    ax.set_title(f"trajectories (top PCs): CCA {result['cca']:.2f}, Procrustes {result['procrustes']:.2f}")
-    ax.legend(fontsize=6)
-    bins = 20
-    axes[1, 0].hist([result["data_rates"], result["model_rates"]], bins=bins, label=["data", "model"])
-    axes[1, 0].set_xlabel("firing rate (Hz)")
-    axes[1, 0].legend()
+    _psth_panel(axes[0, 0], result, t, names[0])
+    _trajectory_panel(axes[0, 1], result, names)
     cv = [x[np.isfinite(x)] for x in (result["data_isi_cv"], result["model_isi_cv"])]
-    axes[1, 1].hist(cv, bins=bins, label=["data", "model"])
-    axes[1, 1].set_xlabel("ISI CV")
-    axes[1, 1].legend()
+    for ax, values, label in ((axes[1, 0], [result["data_rates"], result["model_rates"]], "firing rate (Hz)"),
+                              (axes[1, 1], cv, "ISI coefficient of variation")):
+        ax.hist(values, bins=20, label=["data", "model"])
+        ax.set_xlabel(label)
+        ax.set_ylabel("number of neurons")
+        integer_axis(ax.yaxis)
+        ax.legend(fontsize=8)
     fig.suptitle(title)
     return fig
