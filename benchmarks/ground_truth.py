@@ -27,8 +27,8 @@ from brianmodes import load, simulate
 from brianmodes.data import cca_similarity, psth, read_nwb, write_nwb
 from brianmodes.data.fit import (ActivityTask, choose_modes, fit_activity, mode_subspace_angles,
                                  one_standard_error_choice)
-from brianmodes.data.ground_truth import (context_inputs, context_targets, record_network, recording_to_arrays,
-                                          short_context_task, two_mode_network)
+from brianmodes.data.ground_truth import (CONTEXT_CONDITIONS, context_inputs, context_targets, record_network,
+                                          recording_to_arrays, short_context_task, two_mode_network)
 from brianmodes.tasks.context import ContextTask
 
 
@@ -144,19 +144,29 @@ def summarize(folder):
     return "\n".join(rows)
 
 
-def figure(curve, mt, mf, kt, kf, recorded, true, path):
-    import matplotlib
+def condition_name(c):
+    """Words for condition c (0..7) of CONTEXT_CONDITIONS: context, then the signs of the two stimuli."""
+    context, s1, s2 = CONTEXT_CONDITIONS[c]
+    sign = {-1: "−", 1: "+"}
+    return f"context {context + 1}, stim. 1 {sign[s1]}, stim. 2 {sign[s2]}"
 
-    matplotlib.use("Agg")
+
+def draw_figure(curve, mt, mf, kt, kf, recorded, true):
+    """The three panels: error against P, mode trajectories, recorded neurons (true solid, fitted dashed)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    from brianmodes.figure_style import style_legend_entries
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 5), constrained_layout=True)
     ax = axes[0]
-    ax.errorbar(curve["Ps"], curve["mean"], yerr=curve["sem"], marker="o", capsize=3, label="cross-validated")
+    ax.errorbar(curve["Ps"], curve["mean"], yerr=curve["sem"], marker="o", capsize=3,
+                label="cross-validated (mean ± s.e.m. over folds)")
     ax.axhline(curve["noise_floor"], color="gray", ls="--", label="noise floor")
-    ax.axvline(true.P, color="k", ls=":", label=f"P* = {true.P}")
-    ax.set(xlabel="P (modes)", ylabel="held-out PSTH error", title=f"chosen P = {curve['best_P']}")
-    ax.legend(frameon=False)
+    ax.axvline(true.P, color="k", ls=":", label=f"true P* = {true.P}")
+    ax.set_xticks(list(curve["Ps"]), [str(int(P)) for P in curve["Ps"]])
+    ax.set(xlabel="number of modes P", ylabel="held-out PSTH error (mean squared)",
+           title=f"chosen P = {curve['best_P']}")
+    ax.legend(frameon=False, fontsize=8)
     # fitted mode coordinates mapped onto the true ones by least squares, per condition
     T = kt.shape[0]
     A, *_ = np.linalg.lstsq(np.c_[kf.reshape(-1, kf.shape[-1]), np.ones(kf.shape[0] * kf.shape[1])],
@@ -165,16 +175,31 @@ def figure(curve, mt, mf, kt, kf, recorded, true, path):
     ax = axes[1]
     for c in range(kt.shape[1]):
         color = plt.cm.tab10(c)
-        ax.plot(kt[:, c, 0], kt[:, c, 1], color=color, lw=2)
+        ax.plot(kt[:, c, 0], kt[:, c, 1], color=color, lw=2, label=condition_name(c))
         ax.plot(mapped[:, c, 0], mapped[:, c, 1], color=color, lw=1, ls="--")
-    ax.set(xlabel="mode 1", ylabel="mode 2", title="mode trajectories: true (—), fitted (--)")
+    ax.set(xlabel="output mode 1", ylabel="output mode 2", title="mode trajectories, fitted mapped onto true")
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + style_legend_entries(("solid", "true"), ("dashed", "fitted")), fontsize=7,
+              ncol=2, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     ax = axes[2]
-    t = np.arange(T) * true.dt
+    t = np.arange(T) * true.dt * 1e3
     for j, color in zip(range(3), ("C0", "C1", "C2")):
-        ax.plot(t, mt[:, 0, recorded[j]], color=color, lw=2)
+        ax.plot(t, mt[:, 0, recorded[j]], color=color, lw=2, label=f"neuron {recorded[j]}")
         ax.plot(t, mf[:, 0, j], color=color, lw=1, ls="--")
-    ax.set(xlabel="time (s)", ylabel="r", title="three recorded neurons, condition 0")
-    fig.tight_layout()
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + style_legend_entries(("solid", "true"), ("dashed", "fitted")), fontsize=7,
+              frameon=False, title=condition_name(0), title_fontsize=7)
+    ax.set(xlabel="time (ms)", ylabel="filtered activity r", title="three recorded neurons")
+    return fig
+
+
+def figure(curve, mt, mf, kt, kf, recorded, true, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = draw_figure(curve, mt, mf, kt, kf, recorded, true)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

@@ -1161,9 +1161,9 @@ def plot_sweep(rows, out):
                      for N in table if N in PUBLISHED_MNIST} if task == "mnist" else None
         n_seeds = len({row["seed"] for row in rows if row["task"] == task and row["status"] == "done"})
         fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
-        plot_accuracy_vs_modes(table, published=published, ax=ax)
-        ax.set_title(f"{task}: held-out accuracy, mean over {n_seeds} seed{'s' if n_seeds > 1 else ''}"
-                     + ("; published: dashed" if published else ""), fontsize=9)
+        plot_accuracy_vs_modes(table, published=published, ax=ax, ylabel="held-out accuracy (%)")
+        ax.set_title(f"{'MNIST' if task == 'mnist' else '8×8 digits'}: mean over {n_seeds} "
+                     f"seed{'s' if n_seeds > 1 else ''}", fontsize=9)
         path = Path(out) / ("accuracy_vs_P.png" if len(tasks) == 1 else f"accuracy_vs_P-{task}.png")
         fig.savefig(path, dpi=110)
         plt.close(fig)
