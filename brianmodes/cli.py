@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
+import re
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +26,10 @@ DEFAULT_BUDGET = {"digits": 2000, "mnist": 3000, "context": 1500}
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error on one line (exit 2)."""
+    """argparse that reports a usage error on one line, ``brianmodes: error: ...`` (exit 2)."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"brianmodes: error: {message} (see {self.prog} --help)\n")
 
 
 def _time_arg(text):
@@ -34,8 +37,16 @@ def _time_arg(text):
 
     try:
         return as_seconds(text if any(c.isalpha() for c in text) else float(text))
-    except (BrianModesError, ValueError) as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+    except (BrianModesError, ValueError):
+        raise argparse.ArgumentTypeError(f"cannot read {text!r} as a time; write e.g. 2ms, '2 ms' or 0.002 "
+                                         "(seconds)") from None
+
+
+def _positive_time_arg(text):
+    value = _time_arg(text)
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive time such as 0.1ms, got {text!r}")
+    return value
 
 
 def _int_at_least(minimum, what):
@@ -121,9 +132,14 @@ def build_parser():
     train.add_argument("--eval-trials", type=_positive_int, help="held-out trials for periodic evaluation")
     train.add_argument("--checkpoint-every", type=_positive_int, default=100)
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    train.add_argument("--out", help="output folder (default runs/TASK-NN-PP-seedS)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="train afresh into an --out folder that holds a finished or unfinished run "
+                            "(its files are replaced when the new run writes them)")
+    train.add_argument("--out", help="output folder (default runs/TASK-NN-PP-seedS, followed by every "
+                                     "setting that differs from its default, e.g. runs/digits-N100-P3-seed0-tanh)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_constants(train)
+    train.set_defaults(train_defaults={name: train.get_default(name) for name in RUN_NAME_SETTINGS})
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its task's held-out trials")
     evaluate.add_argument("model", help="model .npz file")
@@ -148,10 +164,10 @@ def build_parser():
     sim.add_argument("--trials", type=_positive_int, default=5, help="number of trials (default 5)")
     sim.add_argument("--device", choices=("numpy", "cython", "cpp_standalone"), default="cython",
                      help="Brian2 device / code-generation target (default cython)")
-    sim.add_argument("--dt", type=_time_arg, help="simulation time step, e.g. 0.1ms (default: the model's)")
+    sim.add_argument("--dt", type=_positive_time_arg, help="simulation time step, e.g. 0.1ms (default: the model's)")
     sim.add_argument("--recurrence", choices=("modes", "dense"), default="modes")
     sim.add_argument("--plot", help="figure file (PNG, PDF, SVG...)")
-    sim.add_argument("--results", help="JSON results file (default: beside the figure, or simulation.json)")
+    sim.add_argument("--results", help="also write the results (metrics, spike counts, outputs) to this JSON file")
     sim.add_argument("--seed", type=int, default=0, help="seed of the trials and input spikes")
     sim.add_argument("--data-dir", help="MNIST folder, if different from the one used in training")
 
@@ -253,36 +269,115 @@ def _format_metrics(metrics):
 
 
 
+#: Settings that tell training runs apart, in the order they appear in default folder names.
+RUN_NAME_SETTINGS = ("parametrization", "neuron", "filter", "discretization", "loss", "surrogate", "dtype",
+                     "batches", "batch_size", "lr", "clip", "rate_reg", "steps", "switch_prob",
+                     "dt", "tau_s", "tau_m", "tau_d", "tau_r", "t_ref", "v_th")
+_RUN_NAME_PREFIX = {"batches": "batches", "batch_size": "bs", "lr": "lr", "clip": "clip", "rate_reg": "rate",
+                    "steps": "T", "switch_prob": "switch", "v_th": "vth"}
+#: Files a training run writes into its folder.
+RUN_FILES = ("model.npz", "checkpoint.npz", "history.csv", "metrics.json")
+
+
+def default_run_folder(args):
+    """``runs/TASK-NN-PP-seedS`` followed by a tag for every setting that differs from its default.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["train", "digits", "--neuron", "tanh", "--lr", "0.01"])
+    >>> default_run_folder(args)
+    'runs/digits-N100-P3-seed0-tanh-lr0.01'
+    """
+    parts = [args.task, f"N{args.N}", f"P{args.P}", f"seed{args.seed}"]
+    for name in RUN_NAME_SETTINGS:
+        value = getattr(args, name, None)
+        if value is None or value == args.train_defaults.get(name):
+            continue
+        if isinstance(value, str):
+            parts.append(value)
+        elif name in _RUN_NAME_PREFIX:
+            text = "-".join(f"{v:g}" for v in value) if isinstance(value, list) else f"{value:g}"
+            parts.append(f"{_RUN_NAME_PREFIX[name]}{text}")
+        else:  # a time constant, in ms
+            parts.append(f"{name}{value * 1e3:g}ms")
+    return "runs/" + "-".join(parts)
+
+
+def check_output_folder(out, option="--out"):
+    """Refuse an output folder that cannot be one: a file, under a file, or not writable.
+
+    Nothing is created; the nearest existing folder above ``out`` must be writable.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BrianModesError(f"{option} {out} is a file, not a folder; give a folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise BrianModesError(f"{option} {out} lies under {existing}, which is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BrianModesError(f"{option} {out}: {existing} is not writable; choose another folder")
+    return out
+
+
+def _refuse_to_lose_work(out, args):
+    """Refuse to train into a folder that holds a run unless --resume or --overwrite says what to do."""
+    if args.resume and args.overwrite:
+        raise BrianModesError("--resume continues the run in --out and --overwrite starts it afresh; give one")
+    held = [name for name in RUN_FILES if (out / name).exists()]
+    if not held or args.overwrite:
+        return
+    checkpoint = out / "checkpoint.npz"
+    if args.resume:
+        if not checkpoint.exists() and (out / "model.npz").exists():
+            raise BrianModesError(f"{out} holds a finished model but no checkpoint to resume from; "
+                                  "give --overwrite to train it afresh, or another --out")
+        return
+    what = "a finished model" if (out / "model.npz").exists() else "an unfinished run"
+    raise BrianModesError(f"{out} already holds {what} ({', '.join(held)}); continue it with --resume, "
+                          "replace it with --overwrite, or give another --out")
+
+
 def cmd_train(args):
     from . import __version__
     from .io import save
     from .train.trainer import Trainer, write_history_csv
 
     task = _task_from_args(args)
-    out = Path(args.out or f"runs/{args.task}-N{args.N}-P{args.P}-seed{args.seed}")
-    out.mkdir(parents=True, exist_ok=True)
     net_kwargs = {"parametrization": args.parametrization, "neuron": args.neuron,
                   "discretization": args.discretization, **_constants(args)}
     if args.filter:
         net_kwargs["filter"] = args.filter
     net = task.make_network(N=args.N, P=args.P, seed=args.seed, **net_kwargs)
+    out = check_output_folder(args.out or default_run_folder(args))
     trainer = Trainer(n_batches=args.batches or DEFAULT_BUDGET[args.task], batch_size=args.batch_size,
                       lr=args.lr, clip_norm=args.clip, surrogate=args.surrogate, loss=args.loss,
                       rate_regularizer=tuple(args.rate_reg) if args.rate_reg else None, seed=args.seed,
                       dtype=args.dtype, eval_every=args.eval_every, eval_trials=args.eval_trials,
                       checkpoint=out / "checkpoint.npz", checkpoint_every=args.checkpoint_every,
                       progress=not args.quiet)
-    print(net, file=sys.stderr)
+    trainer.validate()
+    task.check_network(net)
+    _refuse_to_lose_work(out, args)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:  # temporary files of writes that a killed run left unfinished
+        for stale in out.glob(f"{name}.*.tmp"):
+            stale.unlink()
+    print(net)
     if args.resume and not (out / "checkpoint.npz").exists():
         print(f"note: no checkpoint in {out}; starting from the beginning", file=sys.stderr)
     t0 = time.perf_counter()
     try:
         trainer.fit(net, task, resume=args.resume)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; continue with the same command and --resume (checkpoint in {out})",
-              file=sys.stderr)
+        kept = (f"checkpoint in {out / 'checkpoint.npz'}" if (out / "checkpoint.npz").exists()
+                else "no checkpoint had been written")
+        print(f"\ninterrupted after batch {len(trainer.history_)} ({kept}); continue with the same command "
+              "and --resume", file=sys.stderr)
         return 130
-    train_seconds = time.perf_counter() - t0
+    seconds_now = time.perf_counter() - t0
+    train_seconds = trainer.history_[-1]["seconds"] if trainer.history_ else 0.0
     metrics = task.evaluate(net, dtype=args.dtype, progress=not args.quiet)
     net.metadata.update({
         "task": task.config(), "trainer": trainer.get_params(), "metrics": metrics,
@@ -292,7 +387,10 @@ def cmd_train(args):
     path = save(net, out / "model.npz")
     write_history_csv(out / "history.csv", trainer.history_)
     (out / "metrics.json").write_text(json.dumps({**metrics, "train_seconds": train_seconds}, indent=2))
-    print(f"trained {len(trainer.history_)} batches in {train_seconds:.1f} s; test: {_format_metrics(metrics)}")
+    ran = len(trainer.history_) - trainer.resumed_from_
+    resumed = f" ({ran} in this run, resumed from batch {trainer.resumed_from_})" if trainer.resumed_from_ else ""
+    print(f"trained {len(trainer.history_)} batches{resumed} in {seconds_now:.1f} s; "
+          f"test: {_format_metrics(metrics)}")
     print(f"model written to {path}")
     return 0
 
@@ -310,7 +408,9 @@ def cmd_evaluate(args):
     task = _load_task_for(net, args.data_dir)
     t0 = time.perf_counter()
     if args.backend == "brian2":
-        from .brian import evaluate_brian2
+        from .brian import check_toolchain, evaluate_brian2
+
+        check_toolchain(args.device)
 
         if net.discretization != "brian2":
             print(f"note: this model was trained with the {net.discretization!r} discretization; "
@@ -329,17 +429,47 @@ def cmd_evaluate(args):
     return 0
 
 
+def check_output_file(path, option):
+    """Refuse a file to write whose folder is missing, a file, or not writable (before any work)."""
+    path = Path(path)
+    if path.is_dir():
+        raise BrianModesError(f"{option} {path} is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise BrianModesError(f"{option} {path}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BrianModesError(f"{option} {path}: the folder {folder} is not writable")
+    return path
+
+
+def model_label(path):
+    """A model's name for titles: the shipped name, the file name, or its run folder's name.
+
+    Examples
+    --------
+    >>> model_label("runs/digits-N100-P3-seed0/model.npz"), model_label("context-N100-P3")
+    ('digits-N100-P3-seed0', 'context-N100-P3')
+    """
+    path = Path(path)
+    stem = path.stem if path.suffix == ".npz" else path.name
+    return path.parent.name if stem == "model" and path.parent.name not in ("", ".") else stem
+
+
 def cmd_simulate(args):
+    from .brian import check_toolchain
     from .brian.circuit import BrianCircuit
     from .brian.inputs import resample_inputs, substeps
     from .brian.standalone import StandaloneRunner
     from .io import load
 
+    plot = check_output_file(args.plot, "--plot") if args.plot else None
+    results_path = check_output_file(args.results, "--results") if args.results else None
     net = load(args.model)
     task = _load_task_for(net, args.data_dir)
     task.check_network(net)
     dt = net.dt if args.dt is None else args.dt
     k = substeps(net.dt, dt)
+    check_toolchain(args.device)
     batch = next(iter(task.test_batches(batch_size=args.trials, n_trials=args.trials, seed=args.seed)))
     x = resample_inputs(batch.inputs, k, task.input_kind, np.random.default_rng(args.seed + 1))
     kwargs = {"recurrence": args.recurrence, "input_kind": task.input_kind, "dt": dt}
@@ -359,23 +489,27 @@ def cmd_simulate(args):
         "spike_counts_per_trial": result.spike_count.sum(axis=1).tolist(),
         "outputs": (outputs.tolist() if net.readout == "max" else outputs[-1].tolist()),
     }
-    results_path = Path(args.results) if args.results else (
-        Path(args.plot).with_suffix(".json") if args.plot else Path("simulation.json"))
-    results_path.write_text(json.dumps(summary, indent=2))
-    if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from .plot import raster_figure
-
-        fig = raster_figure(result.spikes, dt, title=f"{Path(args.model).name}: trial 0 of {batch.size}, "
-                                                     f"Brian2 {args.device}, dt = {dt * 1e3:g} ms")
-        fig.savefig(args.plot, dpi=120)
-        print(f"figure written to {args.plot}")
+    if plot:
+        _plot_simulation(plot, result, dt, net, batch, outputs,
+                         title=f"{model_label(args.model)}: trial 0 of {batch.size}, Brian2 {args.device}, "
+                               f"dt = {dt * 1e3:g} ms")
+        print(f"figure written to {plot}")
     print(f"simulated {batch.size} trials ({summary['duration_ms']:g} ms each) in {seconds:.1f} s; "
           f"{_format_metrics(metrics)}; mean rate {summary['mean_rate_hz']:.1f} Hz")
-    print(f"results written to {results_path}")
+    if results_path:
+        results_path.write_text(json.dumps(summary, indent=2))
+        print(f"results written to {results_path}")
     return 0
+
+
+def _plot_simulation(path, result, dt, net, batch, outputs, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .plot import raster_figure
+
+    fig = raster_figure(result.spikes, dt, title=title)
+    fig.savefig(path, dpi=120)
 
 
 def cmd_reproduce(args):
@@ -476,7 +610,7 @@ def cmd_import(args):
     if args.task:
         task_config = {"name": args.task}
         if args.task == "mnist":
-            task_config["data_dir"] = args.data_dir
+            task_config["data_dir"] = str(Path(args.data_dir).resolve()) if args.data_dir else None
         metadata["task"] = task_config
     net = ModeNetwork.from_arrays(filter=args.filter, readout=args.readout, neuron=args.neuron,
                                   discretization=args.discretization,
@@ -492,16 +626,57 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "simulate": cmd_simula
 
 
 def main(argv=None):
-    """Entry point of the ``brianmodes`` command; returns the exit status."""
+    """Entry point of the ``brianmodes`` command; returns the exit status.
+
+    Every user error is one line on stderr, ``brianmodes: error: ...``, with
+    exit status 2; warnings are one line ``brianmodes: warning: ...``.
+    """
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(argv, parser))
     args.argv = argv
-    try:
-        return COMMANDS[args.command](args)
-    except BrianModesError as err:
-        print(f"brianmodes: error: {err}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        try:
+            return COMMANDS[args.command](args)
+        except BrianModesError as err:
+            print(f"brianmodes: error: {err}", file=sys.stderr)
+        except OSError as err:  # a file that could not be read or written: disk full, permissions...
+            where = f"{err.filename}: " if err.filename else ""
+            print(f"brianmodes: error: {where}{err.strerror or err}", file=sys.stderr)
+        except KeyboardInterrupt:
+            print("brianmodes: interrupted", file=sys.stderr)
+            return 130
+    return 2
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"brianmodes: warning: {message}", file=sys.stderr)
+
+
+_NEGATIVE_VALUE = re.compile(r"-(\d|\.\d|inf)")
+
+
+def _join_negative_values(argv, parser):
+    """``--tau-s -10ms`` as ``--tau-s=-10ms``: argparse would read ``-10ms`` as an option.
+
+    Only for options that take one value, so the checks of that option's
+    value then say what is wrong with it.
+    """
+    takes_value = set()
+    for sub in parser._subparsers._group_actions[0].choices.values():
+        takes_value |= {flag for action in sub._actions if action.nargs is None and action.option_strings
+                        and action.const is None and not isinstance(action, argparse._StoreTrueAction)
+                        for flag in action.option_strings}
+    joined, i = [], 0
+    while i < len(argv):
+        if argv[i] in takes_value and i + 1 < len(argv) and _NEGATIVE_VALUE.match(argv[i + 1]):
+            joined.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(argv[i])
+            i += 1
+    return joined
 
 
 if __name__ == "__main__":
