@@ -2,19 +2,37 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+# 01 builds a BrianCircuit under Brian2's default code-generation target ('auto'), which
+# compiles Cython code while building the network (tens of seconds on a fresh cache).
+COMPILED = {"01_quick_start"}
+
+
+def _printed(nb):
+    return "".join(o.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                   for o in cell.get("outputs", []) if o.output_type == "stream")
+
+
+def _expected_mode():
+    from brianmodes import load
+    from brianmodes.analysis import mode_importance
+
+    return int(np.argmax(mode_importance(load("context-N100-P3"))))
 
 
 def test_all_five_notebooks_exist():
     assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=[pytest.mark.compiled] if p.stem in COMPILED
+                                               else []) for p in NOTEBOOKS])
 def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("BRIANMODES_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -24,3 +42,16 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     errors = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
               if o.output_type == "error"]
     assert not errors
+    if path.stem == "04_circuit_experiment":  # the mode silenced is the most important one by tau
+        assert f"-> silencing the neurons of mode {_expected_mode()}" in _printed(nb)
+
+
+def test_notebooks_are_the_generators_output(tmp_path, monkeypatch):
+    """notebooks/ holds exactly what tools/make_notebooks.py writes (edit the tool, not the notebooks)."""
+    import runpy
+
+    tool = runpy.run_path(str(Path(__file__).resolve().parents[1] / "tools" / "make_notebooks.py"))
+    monkeypatch.setitem(tool["main"].__globals__, "HERE", tmp_path)
+    tool["main"]()
+    for path in NOTEBOOKS:
+        assert (tmp_path / path.name).read_text() == path.read_text(), f"{path.name}: run tools/make_notebooks.py"

@@ -6,6 +6,7 @@ the test suite executes them that way (tests/test_notebooks.py).
     .venv/bin/python tools/make_notebooks.py
 """
 
+import hashlib
 from pathlib import Path
 
 import nbformat
@@ -145,21 +146,25 @@ plot_outputs_by_condition(out, 2 * sw.info["context"] + (sw.targets[-1, :, 0] > 
     ],
     "04_circuit_experiment.ipynb": [
         ("md", "# A circuit experiment in Brian2\n\nTake the Brian2 network of the trained context model, "
-               "add a StateMonitor, silence for 200 ms the neurons that load most on one mode, and compare "
+               "add a StateMonitor, silence for 200 ms the neurons that load most on the most important mode "
+               "(by the paper's importance tau, `brianmodes.analysis.mode_importance`), and compare "
                "with the intact network. (The same as `examples/circuit_experiment.py`.)"),
         ("code", SETUP),
-        ("code", '''from brian2 import StateMonitor, ms
+        ("code", '''from brian2 import StateMonitor, ms, prefs
 from brianmodes import load
+from brianmodes.analysis import mode_importance
 from brianmodes.brian import BrianCircuit
 from brianmodes.tasks import make_task
 
+prefs.codegen.target = "numpy"   # no compiler needed; "cython" makes long experiments faster
 net = load("context-N100-P3")
 task = make_task(net.metadata["task"])
 trials = 20 if not QUICK else 4
 batch = next(task.test_batches(batch_size=trials, n_trials=trials))
 circuit = BrianCircuit(net, n_trials=trials, input_kind="current")
-strength = np.abs(net.lam) * np.linalg.norm(net.xi_in, axis=0) * np.linalg.norm(net.xi_out, axis=0)
-mode = int(np.argmax(strength))
+tau = mode_importance(net)       # tau_mu = gamma (||xi_in_mu|| + ||xi_out_mu||) + |lambda_mu|
+mode = int(np.argmax(tau))
+print("importance:", tau.round(3), "-> silencing the neurons of mode", mode)
 chosen = np.argsort(-np.abs(net.xi_out[:, mode]))[:20]
 idx = (np.arange(trials)[:, None] * net.N + chosen).ravel()
 monitor = StateMonitor(circuit.neurons, "v", record=idx[:3], when="end")
@@ -243,12 +248,18 @@ print("CCA of mode trajectories:", cca["correlations"].round(3))'''),
 }
 
 
+def _cell(name, index, kind, source):
+    """A cell whose id depends only on its notebook and position, so regenerating changes nothing else."""
+    cell = nbformat.v4.new_markdown_cell(source) if kind == "md" else nbformat.v4.new_code_cell(source)
+    cell.id = hashlib.sha1(f"{name}:{index}".encode()).hexdigest()[:8]
+    return cell
+
+
 def main():
     HERE.mkdir(exist_ok=True)
     for name, cells in NOTEBOOKS.items():
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
-                    for kind, src in cells]
+        nb.cells = [_cell(name, i, kind, src) for i, (kind, src) in enumerate(cells)]
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, HERE / name)
         print("wrote", HERE / name)
