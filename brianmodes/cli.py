@@ -491,8 +491,7 @@ def cmd_simulate(args):
     }
     if plot:
         _plot_simulation(plot, result, dt, net, batch, outputs,
-                         title=f"{model_label(args.model)}: trial 0 of {batch.size}, Brian2 {args.device}, "
-                               f"dt = {dt * 1e3:g} ms")
+                         title=f"{model_label(args.model)}: Brian2 {args.device}, dt = {dt * 1e3:g} ms")
         print(f"figure written to {plot}")
     print(f"simulated {batch.size} trials ({summary['duration_ms']:g} ms each) in {seconds:.1f} s; "
           f"{_format_metrics(metrics)}; mean rate {summary['mean_rate_hz']:.1f} Hz")
@@ -508,7 +507,12 @@ def _plot_simulation(path, result, dt, net, batch, outputs, title):
     matplotlib.use("Agg")
     from .plot import raster_figure
 
-    fig = raster_figure(result.spikes, dt, title=title)
+    extra = {}
+    if net.readout == "per_step":  # outputs over time, beside the targets where the task has them
+        extra = {"outputs": outputs, "output_dt": net.dt}
+        if np.ndim(batch.targets) == 3:
+            extra["targets"] = batch.targets
+    fig = raster_figure(result.spikes, dt, title=title, **extra)
     fig.savefig(path, dpi=120)
 
 

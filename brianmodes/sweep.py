@@ -432,7 +432,10 @@ def _checkpoint_step(path):
     from .io import read_npz_checked
 
     try:
-        return int(read_npz_checked(path, schema="brianmodes.checkpoint")[0]["step"])
+        step = read_npz_checked(path, schema="brianmodes.checkpoint")[0].get("step")
+        if isinstance(step, int) and not isinstance(step, bool):
+            return step
+        raise BrianModesError(f"checkpoint {path} has no step")
     except BrianModesError:  # damaged: start again
         path.unlink()
         return 0
@@ -884,11 +887,33 @@ def make_local_cluster(n_workers=None, blas_threads=1, host="127.0.0.1", **kwarg
     >>> client = Client(make_local_cluster(2))                               # doctest: +SKIP
     """
     distributed = _import_distributed()
+    import dask
+
     n_workers = n_workers or len(os.sched_getaffinity(0))
     env = {name: str(blas_threads) for name in THREAD_VARIABLES}
     kwargs.setdefault("dashboard_address", ":0")  # any free port (the default 8787 may be taken)
-    return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host=host,
-                                    env=env, **kwargs)
+    # BLAS reads these when numpy loads, so they must be in the environment a worker is spawned
+    # with. Dask's nanny takes them from its "pre-spawn-environ" setting, where variables already
+    # set in this process (say, OPENBLAS_NUM_THREADS=2) win: set both while the nannies start.
+    pre_spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ"), **env}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": pre_spawn}), _environment(env):
+        return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host=host,
+                                        env=env, **kwargs)
+
+
+@contextlib.contextmanager
+def _environment(variables):
+    """Set environment variables inside the block; restore them afterwards."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _import_distributed():

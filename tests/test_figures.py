@@ -281,7 +281,7 @@ def test_comparison_figure_with_unmatched_neurons_does_not_pair_them():
 
     fig = comparison_figure(_comparison(n_model=9), DT)
     assert _legend(fig.axes[0])[:2] == ["data unit 0", "model neuron 0"]
-    assert _legend(fig.axes[1])[:2] == ["condition 1", "condition 2"]
+    assert _legend(fig.axes[1])[:2] == ["condition 0", "condition 1"]   # the user's own condition values
     with pytest.raises(BrianModesError, match="one name per condition"):
         comparison_figure(_comparison(), DT, condition_names=["only one"])
 

@@ -4,14 +4,15 @@ import csv
 import json
 import os
 import signal
-import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
 from brianmodes import BrianModesError, load
 from brianmodes.cli import main
+from brianmodes.threads import blas_limit
 from brianmodes.sweep import (
     RunConfig,
     SweepInterrupted,
@@ -118,6 +119,37 @@ def test_retries_must_be_a_count(tmp_path):
 
 
 # -- the main test: a worker killed mid-sweep --------------------------------
+def kill_the_first_worker_that_writes_a_run(marker):
+    """A function for ``client.run``: in each worker, the first run to write its folder, once
+    another run has finished, writes its model into its temporary folder and SIGKILLs its own
+    worker process. Only one worker in the cluster does so (``marker`` is created atomically),
+    so the kill happens at a known point, whatever the timing."""
+    def install():
+        import brianmodes.sweep as sweep_module
+        from brianmodes import save
+
+        write_run_folder = sweep_module._write_run_folder
+
+        def write_then_die(folder, cfg, net, metrics, history):
+            try:
+                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:   # another worker was the one
+                return write_run_folder(folder, cfg, net, metrics, history)
+            runs = Path(folder).parent
+            deadline = time.monotonic() + 300
+            while not [p for p in runs.iterdir() if not p.name.startswith(".")] and time.monotonic() < deadline:
+                time.sleep(0.05)   # wait until another run has finished
+            save(net, Path(folder) / "model.npz")
+            finished = len([p for p in runs.iterdir() if not p.name.startswith(".")])
+            os.write(fd, json.dumps({"pid": os.getpid(), "temporary": Path(folder).name, "run": cfg.run_id,
+                                     "finished": finished}).encode())
+            os.close(fd)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        sweep_module._write_run_folder = write_then_die
+    return install
+
+
 def test_sweep_survives_a_killed_worker_and_a_rerun_does_no_new_work(tmp_path):
     out = tmp_path / "sweep"
     configs = expand_grid(grid(N=[30, 40], P=[1, 2], seeds=[0, 1]))
@@ -125,34 +157,19 @@ def test_sweep_survives_a_killed_worker_and_a_rerun_does_no_new_work(tmp_path):
     assert len(run_ids) == 8
     cluster = make_local_cluster(2)   # what `brianmodes sweep` makes: 2 processes on loopback
     client = distributed.Client(cluster)
-    killed = {}
-
-    def kill_a_busy_worker():
-        """Once one run has finished, SIGKILL a worker that is in the middle of another."""
-        pids = client.run(os.getpid)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            runs = out / "runs"
-            finished = [p for p in runs.iterdir() if not p.name.startswith(".")] if runs.exists() else []
-            busy = [addr for addr, keys in client.processing().items() if keys]
-            temporary = [p.name for p in runs.glob(".tmp-*")] if runs.exists() else []
-            if finished and busy and temporary:
-                killed.update(address=busy[0], pid=pids[busy[0]], temporary=temporary, finished=len(finished))
-                os.kill(pids[busy[0]], signal.SIGKILL)
-                return
-            time.sleep(0.02)
-
+    marker = tmp_path / "killed.json"
     try:
         assert set(client.run(blas_threads).values()) == {1}   # one BLAS thread per worker
-        killer = threading.Thread(target=kill_a_busy_worker)
-        killer.start()
+        pids = client.run(os.getpid)
+        client.run(kill_the_first_worker_that_writes_a_run(str(marker)))
         result = sweep(configs, out, client=client, progress=False)
-        killer.join()
     finally:
         client.close()
         cluster.close()
-    assert killed, "no worker was killed mid-sweep"
-    assert killed["temporary"] and killed["finished"] < 8       # a run was half-written when it was killed
+    killed = json.loads(marker.read_text())
+    assert killed["pid"] in pids.values()                       # one of the original workers died
+    assert killed["temporary"].startswith(".tmp-" + killed["run"])   # in the middle of writing its run
+    assert 1 <= killed["finished"] < 8
     assert result.n_submitted == 8 and result.n_failed == 0
     rows = check_results_folder(out, run_ids)
     assert {row["status"] for row in rows} == {"done"} and {row["blas_threads"] for row in rows} == {"1"}
@@ -301,12 +318,17 @@ def test_a_rerun_resumes_from_the_checkpoint_of_a_lost_attempt(tmp_path, threads
 
     config = RunConfig(**grid(N=20, P=2))
     out = tmp_path / "sweep"
-    # what a killed attempt leaves behind: a checkpoint at batch 20 of 30
+    # what a killed attempt leaves behind: a checkpoint at batch 20 of 30, written, as the sweep's
+    # runs are, with one BLAS thread (bit-exactness depends on the thread count)
     task = config.make_task()
     net = task.make_network(N=20, P=2, seed=0)
-    Trainer(n_batches=20, batch_size=32, seed=0, progress=False, checkpoint_every=10,
-            checkpoint=out / "checkpoints" / f"{config.run_id}.npz").fit(net, task)
-    resumed = sweep(config.to_dict(), out, client=threads_client, progress=False)
+    with blas_limit(1):
+        Trainer(n_batches=20, batch_size=32, seed=0, progress=False, checkpoint_every=10,
+                checkpoint=out / "checkpoints" / f"{config.run_id}.npz").fit(net, task)
+    with warnings.catch_warnings(record=True) as caught:   # the worker is a thread of this process
+        warnings.simplefilter("always")
+        resumed = sweep(config.to_dict(), out, client=threads_client, progress=False)
+    assert not [w for w in caught if "bit-identical" in str(w.message)]   # same conditions as the attempt
     assert resumed.rows[0]["resumed_from_batch"] == 20
     assert not (out / "checkpoints" / f"{config.run_id}.npz").exists()   # removed once the run is published
     straight = sweep(config.to_dict(), tmp_path / "straight", client=threads_client, progress=False)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -71,11 +73,42 @@ def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path):
         return (float("nan") if calls["n"] == 5 else value), grad
 
     trainer = Trainer(n_batches=10, batch_size=8, progress=False, loss=loss, checkpoint=ckpt, checkpoint_every=2)
-    with pytest.raises(BrianModesError, match="diverged at batch 5.*last checkpoint"):
+    with pytest.raises(BrianModesError, match=r"diverged at batch 5.*last checkpoint \(.*ckpt.npz, batch 4\) is kept"):
         trainer.fit(net, task)
     assert ckpt.exists()
     assert len(trainer.history_) == 4
     assert all(np.all(np.isfinite(a)) for a in net.params.values())
+
+
+def test_divergence_before_any_checkpoint_says_there_is_none(tmp_path):
+    task, net = _small()
+
+    def loss(outputs, targets, mask):
+        return float("nan"), np.zeros_like(outputs)
+
+    trainer = Trainer(n_batches=10, batch_size=8, progress=False, loss=loss, checkpoint=tmp_path / "c.npz")
+    with pytest.raises(BrianModesError, match="diverged at batch 1.*no checkpoint had been written yet"):
+        trainer.fit(net, task)
+    assert not (tmp_path / "c.npz").exists()
+
+
+def test_checkpoint_records_blas_threads_and_a_resume_under_others_warns(tmp_path, monkeypatch):
+    import brianmodes.train.trainer as trainer_module
+    from brianmodes.io import read_npz_checked
+    from brianmodes.threads import blas_threads
+
+    task, net = _small()
+    ckpt = tmp_path / "ckpt.npz"
+    Trainer(n_batches=2, batch_size=8, progress=False, checkpoint=ckpt).fit(net, task)
+    recorded = read_npz_checked(ckpt, schema="brianmodes.checkpoint")[0]["bit_exactness"]
+    assert recorded["blas_threads"] == blas_threads() and recorded["numpy"] == np.__version__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # same conditions: no warning
+        Trainer(n_batches=3, batch_size=8, progress=False, checkpoint=ckpt).fit(_small()[1], task, resume=True)
+    other = dict(recorded, blas_threads=recorded["blas_threads"] + 1)
+    monkeypatch.setattr(trainer_module, "_bit_exactness", lambda: other)
+    with pytest.warns(UserWarning, match="not be bit-identical.*OPENBLAS_NUM_THREADS"):
+        Trainer(n_batches=4, batch_size=8, progress=False, checkpoint=ckpt).fit(_small()[1], task, resume=True)
 
 
 def test_checkpoint_of_other_network_refused(tmp_path):

@@ -72,7 +72,7 @@ def pruning_curve(net, task, counts=None, orders=ORDERS, n_random=5, n_trials=No
     counts = list(range(net.P + 1)) if counts is None else [int(k) for k in counts]
     if any(k < 0 or k > net.P for k in counts):
         raise BrianModesError(f"counts must be in 0..{net.P}")
-    result = {"counts": np.array(counts), "metric": metric}
+    result = {"counts": np.array(counts), "metric": metric, "n_random": n_random}
     rng = np.random.default_rng(seed)
     for order in orders:
         repeats = n_random if order == "random" else 1

@@ -80,12 +80,13 @@ def compare_activity(model_spikes, data_spikes, conditions, dt, sigma=0.02):
     -------
     dict
         ``cca``, ``procrustes``, per-neuron ``psth_correlation`` (when the
-        neurons match), the firing-rate and ISI-CV distributions of both.
+        neurons match), the firing-rate and ISI-CV distributions of both, the
+        PSTHs and ``conditions`` (the condition values, in the PSTHs' order).
     """
     from ..analysis.stats import firing_rates, isi_cv
     from .preprocess import gaussian_rates, psth
 
-    _, model_psth, _ = psth(gaussian_rates(model_spikes, dt, sigma), conditions)
+    labels, model_psth, _ = psth(gaussian_rates(model_spikes, dt, sigma), conditions)
     _, data_psth, _ = psth(gaussian_rates(data_spikes, dt, sigma), conditions)
     result = {"cca": cca_similarity(model_psth, data_psth)["mean"],
               "procrustes": procrustes_similarity(model_psth, data_psth),
@@ -93,7 +94,7 @@ def compare_activity(model_spikes, data_spikes, conditions, dt, sigma=0.02):
               "data_rates": firing_rates(np.asarray(data_spikes) > 0, dt),
               "model_isi_cv": isi_cv(np.asarray(model_spikes) > 0, dt),
               "data_isi_cv": isi_cv(np.asarray(data_spikes) > 0, dt),
-              "model_psth": model_psth, "data_psth": data_psth}
+              "model_psth": model_psth, "data_psth": data_psth, "conditions": labels}
     if np.shape(model_spikes)[-1] == np.shape(data_spikes)[-1]:
         result["psth_correlation"] = psth_correlation(model_psth, data_psth)
     return result

@@ -167,13 +167,18 @@ class Trainer:
 
     def _load_checkpoint(self, net, optimizer, rng):
         header, arrays = read_npz_checked(self.checkpoint, schema=CHECKPOINT_SCHEMA)
+        _check_checkpoint_header(header, self.checkpoint)
         if header["network"] != net.config():
             raise BrianModesError(f"checkpoint {self.checkpoint} is of a different network "
                                   f"({header['network']}); resume with the network it was made for")
         params = {k.split("/", 1)[1]: a for k, a in arrays.items() if k.startswith("param/")}
         net.params = ModeNetwork(**net.config(), params=params).params
         optimizer.load_state(header["adam_t"], arrays)
-        rng.bit_generator.state = header["rng_state"]
+        try:
+            rng.bit_generator.state = header["rng_state"]
+        except (TypeError, ValueError, KeyError):
+            raise BrianModesError(f"checkpoint {self.checkpoint} holds no valid random-generator state; "
+                                  "train again without --resume") from None
         self.history_ = header["history"]
         _warn_if_not_bit_exact(header.get("bit_exactness"), self.checkpoint)
         return int(header["step"])
@@ -307,6 +312,18 @@ def write_history_csv(path, history):
         writer.writerows(history)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _check_checkpoint_header(header, path):
+    """Types of a checkpoint header (a version-1 file's header carries no checksum of its own)."""
+    expected = {"step": int, "adam_t": int, "rng_state": dict, "network": dict, "history": list}
+    for key, kind in expected.items():
+        if isinstance(header.get(key), bool) or not isinstance(header.get(key), kind):
+            raise BrianModesError(f"checkpoint {path} is damaged ({key!r} is not a {kind.__name__}); "
+                                  "train again without --resume")
+    if not all(isinstance(row, dict) for row in header["history"]):
+        raise BrianModesError(f"checkpoint {path} is damaged (its history is not a list of rows); "
+                              "train again without --resume")
 
 
 def _bit_exactness():
