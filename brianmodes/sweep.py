@@ -125,7 +125,6 @@ class RunConfig:
     data_dir: str | None = None
 
     def __post_init__(self):
-        from .cli import DEFAULT_BUDGET
         from .network import PARAMETRIZATIONS
         from .tasks import TASKS
 
@@ -138,7 +137,7 @@ class RunConfig:
                                   f"got {self.parametrization!r}")
         _check_int("seed", self.seed, minimum=0)
         if self.batches is None:
-            object.__setattr__(self, "batches", DEFAULT_BUDGET[self.task])
+            object.__setattr__(self, "batches", TASKS[self.task].default_batches)
         _check_int("batches", self.batches, minimum=1)
         for name in ("batch_size", "eval_trials", "brian2_trials"):
             if getattr(self, name) is not None:

@@ -73,6 +73,8 @@ class Task:
     loss = "cross_entropy"
     filter = "double"
     default_batch_size = 256
+    #: Training budget in batches when none is given (command line, sweeps).
+    default_batches = 1000
     #: The metric that sums up performance (used in progress bars and reports).
     main_metric = "accuracy"
     #: What the inputs are: 0/1 ``spikes`` or analog values (a ``current``);

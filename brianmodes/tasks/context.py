@@ -39,6 +39,7 @@ class ContextTask(Task):
     loss = "root_sse"
     filter = "double-ema"
     default_batch_size = 100
+    default_batches = 1500
     main_metric = "decision_accuracy"
     input_kind = "current"
 

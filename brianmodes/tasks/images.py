@@ -92,6 +92,7 @@ class Digits(RateCodedImages):
 
     name = "digits"
     default_batch_size = 64
+    default_batches = 2000
 
     def __init__(self, n_steps=50, test_fraction=0.2, split_seed=0):
         from sklearn.datasets import load_digits
@@ -123,6 +124,7 @@ class MNIST(RateCodedImages):
 
     name = "mnist"
     default_batch_size = 256
+    default_batches = 3000
 
     def __init__(self, data_dir=None, n_steps=50, n_train=None):
         from .idx import load_mnist

@@ -1,0 +1,7 @@
+"""``python -m brianmodes.cli``: the ``brianmodes`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

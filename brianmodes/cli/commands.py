@@ -1,0 +1,348 @@
+"""The ``brianmodes`` commands: one function per command, taking the parsed arguments."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BrianModesError
+from ..run_folder import check_output_file, check_output_folder, refuse_to_lose_work, remove_stale_temporaries
+
+def _constants(args):
+    names = ("dt", "tau_s", "tau_m", "tau_d", "tau_r", "t_ref", "v_th")
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def _task_from_args(args):
+    from ..tasks import make_task
+
+    kwargs = {}
+    if args.task == "mnist":
+        kwargs["data_dir"] = args.data_dir
+    elif args.data_dir:
+        raise BrianModesError("--data-dir is only used by the mnist task")
+    if args.steps:
+        kwargs["n_steps"] = args.steps
+    if args.switch_prob is not None:
+        if args.task != "context":
+            raise BrianModesError("--switch-prob is only used by the context task")
+        kwargs["switch_prob"] = args.switch_prob
+    return make_task(args.task, **kwargs)
+
+
+def _format_metrics(metrics):
+    parts = []
+    for key, value in metrics.items():
+        if key.endswith("accuracy"):
+            parts.append(f"{key} {100 * value:.2f} %")
+        elif isinstance(value, float):
+            parts.append(f"{key} {value:.4g}")
+        else:
+            parts.append(f"{key} {value}")
+    return ", ".join(parts)
+
+
+_RUN_NAME_PREFIX = {"batches": "batches", "batch_size": "bs", "lr": "lr", "clip": "clip", "rate_reg": "rate",
+                    "steps": "T", "switch_prob": "switch", "v_th": "vth"}
+
+
+def default_run_folder(args):
+    """``runs/TASK-NN-PP-seedS`` followed by a tag for every setting that differs from its default.
+
+    Examples
+    --------
+    >>> from brianmodes.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "digits", "--neuron", "tanh", "--lr", "0.01"])
+    >>> default_run_folder(args)
+    'runs/digits-N100-P3-seed0-tanh-lr0.01'
+    """
+    parts = [args.task, f"N{args.N}", f"P{args.P}", f"seed{args.seed}"]
+    for name in args.train_defaults:
+        value = getattr(args, name, None)
+        if value is None or value == args.train_defaults.get(name):
+            continue
+        if isinstance(value, str):
+            parts.append(value)
+        elif name in _RUN_NAME_PREFIX:
+            text = "-".join(f"{v:g}" for v in value) if isinstance(value, list) else f"{value:g}"
+            parts.append(f"{_RUN_NAME_PREFIX[name]}{text}")
+        else:  # a time constant, in ms
+            parts.append(f"{name}{value * 1e3:g}ms")
+    return "runs/" + "-".join(parts)
+
+
+def cmd_train(args):
+    from .. import __version__
+    from ..io import save
+    from ..train.trainer import Trainer, write_history_csv
+
+    task = _task_from_args(args)
+    net_kwargs = {"parametrization": args.parametrization, "neuron": args.neuron,
+                  "discretization": args.discretization, **_constants(args)}
+    if args.filter:
+        net_kwargs["filter"] = args.filter
+    net = task.make_network(N=args.N, P=args.P, seed=args.seed, **net_kwargs)
+    out = check_output_folder(args.out or default_run_folder(args))
+    trainer = Trainer(n_batches=args.batches or type(task).default_batches, batch_size=args.batch_size,
+                      lr=args.lr, clip_norm=args.clip, surrogate=args.surrogate, loss=args.loss,
+                      rate_regularizer=tuple(args.rate_reg) if args.rate_reg else None, seed=args.seed,
+                      dtype=args.dtype, eval_every=args.eval_every, eval_trials=args.eval_trials,
+                      checkpoint=out / "checkpoint.npz", checkpoint_every=args.checkpoint_every,
+                      progress=not args.quiet)
+    trainer.validate()
+    task.check_network(net)
+    refuse_to_lose_work(out, resume=args.resume, overwrite=args.overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
+    print(net)
+    if args.resume and not (out / "checkpoint.npz").exists():
+        print(f"note: no checkpoint in {out}; starting from the beginning", file=sys.stderr)
+    t0 = time.perf_counter()
+    try:
+        trainer.fit(net, task, resume=args.resume)
+    except KeyboardInterrupt:
+        kept = (f"checkpoint in {out / 'checkpoint.npz'}" if (out / "checkpoint.npz").exists()
+                else "no checkpoint had been written")
+        print(f"\ninterrupted after batch {len(trainer.history_)} ({kept}); continue with the same command "
+              "and --resume", file=sys.stderr)
+        return 130
+    seconds_now = time.perf_counter() - t0
+    train_seconds = trainer.history_[-1]["seconds"] if trainer.history_ else 0.0
+    metrics = task.evaluate(net, dtype=args.dtype, progress=not args.quiet)
+    net.metadata.update({
+        "task": task.config(), "trainer": trainer.get_params(), "metrics": metrics,
+        "train_seconds": round(train_seconds, 2), "batches": len(trainer.history_),
+        "command": "brianmodes " + shlex.join(args.argv),
+        "date": datetime.datetime.now().isoformat(timespec="seconds"), "brianmodes": __version__})
+    path = save(net, out / "model.npz")
+    write_history_csv(out / "history.csv", trainer.history_)
+    (out / "metrics.json").write_text(json.dumps({**metrics, "train_seconds": train_seconds}, indent=2))
+    ran = len(trainer.history_) - trainer.resumed_from_
+    resumed = f" ({ran} in this run, resumed from batch {trainer.resumed_from_})" if trainer.resumed_from_ else ""
+    print(f"trained {len(trainer.history_)} batches{resumed} in {seconds_now:.1f} s; "
+          f"test: {_format_metrics(metrics)}")
+    print(f"model written to {path}")
+    return 0
+
+
+def _load_task_for(net, data_dir=None):
+    from ..tasks import task_for
+
+    return task_for(net, data_dir)
+
+
+def cmd_evaluate(args):
+    from ..io import load
+
+    net = load(args.model)
+    task = _load_task_for(net, args.data_dir)
+    t0 = time.perf_counter()
+    if args.backend == "brian2":
+        from ..brian import check_toolchain, evaluate_brian2
+
+        check_toolchain(args.device)
+
+        if net.discretization != "brian2":
+            print(f"note: this model was trained with the {net.discretization!r} discretization; "
+                  "Brian2 simulates the continuous-time equations (discretization 'brian2')", file=sys.stderr)
+        metrics = evaluate_brian2(net, task, device=args.device, n_trials=args.trials, batch_size=args.batch_size,
+                                  seed=args.seed, recurrence=args.recurrence, progress=not args.json)
+    else:
+        metrics = task.evaluate(net, n_trials=args.trials, batch_size=args.batch_size, seed=args.seed,
+                                dtype=args.dtype, progress=not args.json)
+        metrics["seconds"] = time.perf_counter() - t0
+        metrics["trials_per_second"] = metrics["n_trials"] / metrics["seconds"]
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        print(f"{task.name}: {_format_metrics(metrics)}")
+    return 0
+
+
+def model_label(path):
+    """A model's name for titles: the shipped name, the file name, or its run folder's name.
+
+    Examples
+    --------
+    >>> model_label("runs/digits-N100-P3-seed0/model.npz"), model_label("context-N100-P3")
+    ('digits-N100-P3-seed0', 'context-N100-P3')
+    """
+    path = Path(path)
+    stem = path.stem if path.suffix == ".npz" else path.name
+    return path.parent.name if stem == "model" and path.parent.name not in ("", ".") else stem
+
+
+def cmd_simulate(args):
+    from ..brian import check_toolchain
+    from ..brian.circuit import BrianCircuit
+    from ..brian.inputs import resample_inputs, substeps
+    from ..brian.standalone import StandaloneRunner
+    from ..io import load
+
+    plot = check_output_file(args.plot, "--plot") if args.plot else None
+    results_path = check_output_file(args.results, "--results") if args.results else None
+    net = load(args.model)
+    task = _load_task_for(net, args.data_dir)
+    task.check_network(net)
+    dt = net.dt if args.dt is None else args.dt
+    k = substeps(net.dt, dt)
+    check_toolchain(args.device)
+    batch = next(iter(task.test_batches(batch_size=args.trials, n_trials=args.trials, seed=args.seed)))
+    x = resample_inputs(batch.inputs, k, task.input_kind, np.random.default_rng(args.seed + 1))
+    kwargs = {"recurrence": args.recurrence, "input_kind": task.input_kind, "dt": dt}
+    t0 = time.perf_counter()
+    if args.device == "cpp_standalone":
+        with StandaloneRunner(net, n_trials=batch.size, n_steps=x.shape[0], **kwargs) as runner:
+            result = runner.run(x)
+    else:
+        result = BrianCircuit(net, n_trials=batch.size, **kwargs).run(x, target=args.device)
+    seconds = time.perf_counter() - t0
+    outputs = result.outputs[k - 1::k] if net.readout == "per_step" else result.outputs
+    metrics = {key: float(np.mean(v)) for key, v in task.trial_metrics(outputs, batch).items()}
+    summary = {
+        "model": str(args.model), "device": args.device, "dt_ms": dt * 1e3, "recurrence": args.recurrence,
+        "trials": batch.size, "duration_ms": x.shape[0] * dt * 1e3, "seconds": round(seconds, 3),
+        "mean_rate_hz": float(result.rates().mean()), "metrics": metrics,
+        "spike_counts_per_trial": result.spike_count.sum(axis=1).tolist(),
+        "outputs": (outputs.tolist() if net.readout == "max" else outputs[-1].tolist()),
+    }
+    if plot:
+        _plot_simulation(plot, result, dt, net, batch, outputs,
+                         title=f"{model_label(args.model)}: Brian2 {args.device}, dt = {dt * 1e3:g} ms")
+        print(f"figure written to {plot}")
+    print(f"simulated {batch.size} trials ({summary['duration_ms']:g} ms each) in {seconds:.1f} s; "
+          f"{_format_metrics(metrics)}; mean rate {summary['mean_rate_hz']:.1f} Hz")
+    if results_path:
+        results_path.write_text(json.dumps(summary, indent=2))
+        print(f"results written to {results_path}")
+    return 0
+
+
+def _plot_simulation(path, result, dt, net, batch, outputs, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..plot import raster_figure
+
+    extra = {}
+    if net.readout == "per_step":  # outputs over time, beside the targets where the task has them
+        extra = {"outputs": outputs, "output_dt": net.dt}
+        if np.ndim(batch.targets) == 3:
+            extra["targets"] = batch.targets
+    fig = raster_figure(result.spikes, dt, title=title, **extra)
+    fig.savefig(path, dpi=120)
+
+
+def cmd_reproduce(args):
+    from ..reproduce import reproduce
+
+    report = reproduce(scale=args.scale, data_dir=args.data_dir, out=args.out, seed=args.seed,
+                       progress=not args.quiet)
+    print(f"report written to {report}")
+    return 0
+
+
+def _sweep_configs(args):
+    from ..sweep import configs_from
+
+    configs = []
+    if args.configs:
+        configs += configs_from(args.configs, data_dir=args.data_dir)
+    if args.task:
+        grid = {"task": args.task, "N": args.N, "P": args.P, "seed": args.seeds,
+                "parametrization": args.parametrization, "batches": args.batches, "batch_size": args.batch_size,
+                "lr": args.lr, "brian2": args.brian2, "eval_trials": args.eval_trials,
+                "brian2_trials": args.brian2_trials}
+        if args.steps:
+            grid["task_options"] = {"n_steps": args.steps}
+        configs += configs_from(grid, data_dir=args.data_dir, where="the grid of flags")
+    elif not args.configs:
+        raise BrianModesError("give a configuration file or a grid: --task TASK --N ... --P ... --seeds ...")
+    return configs
+
+
+def cmd_sweep(args):
+    from ..sweep import SweepInterrupted, sweep
+
+    configs = _sweep_configs(args)
+    try:
+        result = sweep(configs, args.out, scheduler=args.scheduler, n_workers=args.workers,
+                       retries=args.retries, progress=not args.quiet, blas_threads=args.blas_threads)
+    except SweepInterrupted as stop:
+        done = sum(row["status"] == "done" for row in stop.result.rows)
+        print(f"\ninterrupted: {done} of {len(stop.result.rows)} runs are finished (table in "
+              f"{stop.result.table}); run the same command again to continue", file=sys.stderr)
+        return 130
+    done = [row for row in result.rows if row["status"] == "done"]
+    print(f"{len(result.rows)} runs: {len(done)} done ({result.n_skipped} already before, "
+          f"{sum(bool(row['ran']) for row in done)} trained now), {result.n_failed} failed, "
+          f"in {result.seconds:.0f} s")
+    print(f"table written to {result.table}" + "".join(f"; figure {path}" for path in result.figures))
+    if result.n_failed:
+        print(f"brianmodes: {result.n_failed} run(s) failed; errors in {Path(args.out) / 'failures.jsonl'} and "
+              "the table's error column; run the same command again to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_info(args):
+    from ..io import load
+
+    net = load(args.model)
+    if args.json:
+        print(json.dumps({"config": net.config(), "metadata": net.metadata}, indent=2))
+        return 0
+    print(net)
+    meta = net.metadata
+    if meta.get("task"):
+        print("task:", json.dumps(meta["task"]))
+    if meta.get("metrics"):
+        print("metrics:", _format_metrics(meta["metrics"]))
+    for key in ("command", "date", "train_seconds", "batches"):
+        if key in meta:
+            print(f"{key}: {meta[key]}")
+    return 0
+
+
+def cmd_import(args):
+    import numpy as np
+
+    from ..io import save
+    from ..network import ModeNetwork
+
+    path = Path(args.arrays)
+    if not path.is_file():
+        raise BrianModesError(f"no such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as err:  # noqa: BLE001 - any read failure is a bad file for the user
+        raise BrianModesError(f"cannot read arrays from {path} ({type(err).__name__}: {err})") from None
+    if "lambda" in arrays:
+        arrays["lam"] = arrays.pop("lambda")
+    for required in ("W_in", "W_out"):
+        if required not in arrays:
+            raise BrianModesError(f"{path} has no array {required!r} (found: {', '.join(arrays) or 'none'})")
+    unknown = set(arrays) - {"W_in", "W_out", "xi_in", "lam", "xi_out", "W"}
+    if unknown:
+        raise BrianModesError(f"{path}: unexpected arrays {', '.join(sorted(unknown))}; expected W_in, W_out "
+                              "and either xi_in, lam (or lambda), xi_out, or W")
+    metadata = {"imported_from": str(path)}
+    if args.task:
+        task_config = {"name": args.task}
+        if args.task == "mnist":
+            task_config["data_dir"] = str(Path(args.data_dir).resolve()) if args.data_dir else None
+        metadata["task"] = task_config
+    net = ModeNetwork.from_arrays(filter=args.filter, readout=args.readout, neuron=args.neuron,
+                                  discretization=args.discretization,
+                                  metadata=metadata, **arrays, **_constants(args))
+    out = save(net, args.out)
+    print(net)
+    print(f"model written to {out}")
+    return 0

@@ -1,0 +1,247 @@
+"""The ``brianmodes`` argument parser: commands, options and the checks of their values."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from ..errors import BrianModesError
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line, ``brianmodes: error: ...`` (exit 2)."""
+
+    def error(self, message):
+        self.exit(2, f"brianmodes: error: {message} (see {self.prog} --help)\n")
+
+
+def _time_arg(text):
+    from ..network import as_seconds
+
+    try:
+        return as_seconds(text if any(c.isalpha() for c in text) else float(text))
+    except (BrianModesError, ValueError):
+        raise argparse.ArgumentTypeError(f"cannot read {text!r} as a time; write e.g. 2ms, '2 ms' or 0.002 "
+                                         "(seconds)") from None
+
+
+def _positive_time_arg(text):
+    value = _time_arg(text)
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive time such as 0.1ms, got {text!r}")
+    return value
+
+
+def _int_at_least(minimum, what):
+    """An argparse type: an integer >= ``minimum``, described as ``what`` in the error."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
+
+
+_positive_int = _int_at_least(1, "a positive integer")
+_non_negative_int = _int_at_least(0, "an integer >= 0")
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+#: Settings of ``train`` that tell runs apart, in the order they appear in default folder names.
+RUN_NAME_SETTINGS = ("parametrization", "neuron", "filter", "discretization", "loss", "surrogate", "dtype",
+                     "batches", "batch_size", "lr", "clip", "rate_reg", "steps", "switch_prob",
+                     "dt", "tau_s", "tau_m", "tau_d", "tau_r", "t_ref", "v_th")
+
+
+def _add_constants(parser):
+    group = parser.add_argument_group("neuron constants (times: '2ms' or seconds)")
+    for name, help_text in (("dt", "time step"), ("tau_s", "synaptic time constant"),
+                            ("tau_m", "membrane time constant"), ("tau_d", "filter decay"),
+                            ("tau_r", "filter rise"), ("t_ref", "refractory period")):
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_time_arg, help=help_text)
+    group.add_argument("--v-th", dest="v_th", type=float, help="threshold (reset is 0)")
+
+
+def build_parser():
+    """The argument parser (exposed for documentation and tests)."""
+    from ..network import DISCRETIZATIONS, FILTERS, NEURONS, PARAMETRIZATIONS, READOUTS
+    from ..tasks import TASKS
+    from ..train import LOSSES, SURROGATES
+
+    parser = _Parser(prog="brianmodes", description=(
+        "Spiking mode-based networks: train low-rank recurrent spiking networks with "
+        "surrogate-gradient BPTT, evaluate and inspect them."))
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train a network on a task",
+                           description="Train a network on a task; writes model.npz, history.csv, "
+                                       "metrics.json and a checkpoint to the output folder.")
+    train.add_argument("task", choices=sorted(TASKS), help="digits (built in), mnist (needs --data-dir), context")
+    train.add_argument("--N", type=_positive_int, default=100, help="neurons (default 100)")
+    train.add_argument("--P", type=_positive_int, default=3, help="modes (default 3)")
+    train.add_argument("--parametrization", choices=PARAMETRIZATIONS, default="modes",
+                       help="modes (low rank) or full (dense N x N baseline)")
+    train.add_argument("--neuron", choices=NEURONS, default="lif", help="lif (spiking) or tanh (rate baseline)")
+    train.add_argument("--filter", choices=FILTERS, help="spike filter (default: the task's published one)")
+    train.add_argument("--discretization", choices=DISCRETIZATIONS, default="brian2",
+                       help="brian2 (default: runs in Brian2 spike for spike) or published (the authors' update)")
+    train.add_argument("--batches", type=_positive_int,
+                       help="training budget in batches (default: " +
+                            ", ".join(f"{k} {v.default_batches}" for k, v in TASKS.items()) + ")")
+    train.add_argument("--batch-size", type=_positive_int, help="trials per batch (default: digits 64, mnist 256, context 100)")
+    train.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    train.add_argument("--clip", type=_positive_float, default=20.0, help="gradient-norm clipping (default 20)")
+    train.add_argument("--surrogate", choices=sorted(SURROGATES), default="fast_sigmoid")
+    train.add_argument("--loss", choices=sorted(LOSSES), help="default: the task's")
+    train.add_argument("--rate-reg", nargs=2, type=float, metavar=("STRENGTH", "TARGET_HZ"),
+                       help="firing-rate penalty")
+    train.add_argument("--seed", type=int, default=0, help="seeds initialization and batches (default 0)")
+    train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    train.add_argument("--data-dir", help="folder with the MNIST IDX files (mnist task)")
+    train.add_argument("--steps", type=_positive_int, help="time steps per trial (default: the task's)")
+    train.add_argument("--switch-prob", type=float, help="context task: probability of a context switch")
+    train.add_argument("--eval-every", type=_positive_int, help="evaluate on held-out trials every so many batches")
+    train.add_argument("--eval-trials", type=_positive_int, help="held-out trials for periodic evaluation")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=100)
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    train.add_argument("--overwrite", action="store_true",
+                       help="train afresh into an --out folder that holds a finished or unfinished run "
+                            "(its files are replaced when the new run writes them)")
+    train.add_argument("--out", help="output folder (default runs/TASK-NN-PP-seedS, followed by every "
+                                     "setting that differs from its default, e.g. runs/digits-N100-P3-seed0-tanh)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_constants(train)
+    train.set_defaults(train_defaults={name: train.get_default(name) for name in RUN_NAME_SETTINGS})
+
+    evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its task's held-out trials")
+    evaluate.add_argument("model", help="model .npz file")
+    evaluate.add_argument("--data-dir", help="MNIST folder, if different from the one used in training")
+    evaluate.add_argument("--trials", type=_positive_int, help="number of held-out trials (default: all / 500)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the input spikes / trials")
+    evaluate.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument("--backend", choices=("numpy", "brian2"), default="numpy",
+                          help="numpy engine (default) or a Brian2 simulation")
+    evaluate.add_argument("--device", choices=("numpy", "cython", "cpp_standalone"), default="cpp_standalone",
+                          help="Brian2 device / code-generation target (with --backend brian2)")
+    evaluate.add_argument("--recurrence", choices=("modes", "dense"), default="modes",
+                          help="Brian2 recurrence: P mode units (default) or N^2 synapses")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=500,
+                          help="trials simulated side by side (Brian2: copies of the network)")
+
+    sim = sub.add_parser("simulate", help="simulate a saved model in Brian2 and plot its activity",
+                         description="Simulate held-out trials of a model's task in Brian2, write a raster "
+                                     "and population-rate figure and a JSON file of results.")
+    sim.add_argument("model", help="model .npz file")
+    sim.add_argument("--trials", type=_positive_int, default=5, help="number of trials (default 5)")
+    sim.add_argument("--device", choices=("numpy", "cython", "cpp_standalone"), default="cython",
+                     help="Brian2 device / code-generation target (default cython)")
+    sim.add_argument("--dt", type=_positive_time_arg, help="simulation time step, e.g. 0.1ms (default: the model's)")
+    sim.add_argument("--recurrence", choices=("modes", "dense"), default="modes")
+    sim.add_argument("--plot", help="figure file (PNG, PDF, SVG...)")
+    sim.add_argument("--results", help="also write the results (metrics, spike counts, outputs) to this JSON file")
+    sim.add_argument("--seed", type=int, default=0, help="seed of the trials and input spikes")
+    sim.add_argument("--data-dir", help="MNIST folder, if different from the one used in training")
+
+    rep = sub.add_parser("reproduce", help="run the paper's experiments and write a markdown report",
+                         description="Train and analyse the paper's models at a chosen scale (quick: minutes; "
+                                     "full: the SPEC tables) and write report.md with our numbers beside the "
+                                     "published ones. Finished models in the output folder are reused.")
+    rep.add_argument("--scale", choices=("quick", "full", "tiny"), default="quick")
+    rep.add_argument("--data-dir", help="MNIST folder (without it, the built-in 8x8 digits stand in)")
+    rep.add_argument("--out", help="output folder (default reports/reproduce-SCALE)")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    _add_sweep(sub, TASKS, PARAMETRIZATIONS)
+
+    info = sub.add_parser("info", help="describe a saved model")
+    info.add_argument("model", help="model .npz file")
+    info.add_argument("--json", action="store_true", help="print configuration and metadata as JSON")
+
+    imp = sub.add_parser("import", help="make a model file from plain arrays",
+                         description="Build a model from an .npz of arrays: W_in, W_out and either "
+                                     "xi_in, lam (or lambda), xi_out, or a dense W.")
+    imp.add_argument("arrays", help=".npz file with the arrays")
+    imp.add_argument("--out", required=True, help="model file to write")
+    imp.add_argument("--filter", choices=FILTERS, default="double")
+    imp.add_argument("--readout", choices=READOUTS, default="max")
+    imp.add_argument("--neuron", choices=NEURONS, default="lif")
+    imp.add_argument("--discretization", choices=DISCRETIZATIONS, default="brian2")
+    imp.add_argument("--task", choices=sorted(TASKS), help="the task the weights are for (enables evaluate)")
+    imp.add_argument("--data-dir", help="MNIST folder (with --task mnist)")
+    _add_constants(imp)
+    return parser
+
+
+def _add_sweep(sub, tasks, parametrizations):
+    sweep = sub.add_parser(
+        "sweep", help="train a grid of networks (N x P x seeds) on Dask, locally or on a cluster",
+        description="Train and evaluate every configuration of a grid (flags) and/or a YAML/JSON file on Dask "
+                    "distributed: a local cluster (one worker per core, one BLAS thread each) or --scheduler. "
+                    "Each run's folder appears in OUT/runs when it is complete; OUT/results.csv has one row "
+                    "per run and OUT/accuracy_vs_P.png the accuracy against P. Running the same command again "
+                    "skips finished runs. See docs/sweeps.md.")
+    sweep.add_argument("configs", nargs="?", help="YAML or JSON file: a grid (mapping) or a list of grids")
+    grid = sweep.add_argument_group("grid from flags (with --task)")
+    grid.add_argument("--task", choices=sorted(tasks))
+    grid.add_argument("--N", nargs="+", type=_positive_int, default=[100], help="neurons (default 100)")
+    grid.add_argument("--P", nargs="+", type=_positive_int, default=[3], help="modes (default 3)")
+    grid.add_argument("--seeds", nargs="+", type=_non_negative_int, default=[0], help="seeds (default 0)")
+    grid.add_argument("--parametrization", nargs="+", choices=parametrizations, default=["modes"])
+    grid.add_argument("--batches", type=_positive_int,
+                      help="training budget per run (default: " +
+                           ", ".join(f"{k} {v.default_batches}" for k, v in tasks.items()) + ")")
+    grid.add_argument("--batch-size", type=_positive_int, help="trials per batch (default: the task's)")
+    grid.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    grid.add_argument("--steps", type=_positive_int, help="time steps per trial (default: the task's)")
+    grid.add_argument("--eval-trials", type=_positive_int, help="held-out trials (default: all of the task's)")
+    grid.add_argument("--brian2", action="store_true",
+                      help="validate every trained network in Brian2 (C++ standalone; one compiled program "
+                           "per network structure, shared by its runs)")
+    grid.add_argument("--brian2-trials", type=_positive_int, help="held-out trials in Brian2 (default: as numpy)")
+    sweep.add_argument("--data-dir", help="MNIST folder (for mnist runs that name none)")
+    sweep.add_argument("--out", default="runs/sweep", help="results folder (default runs/sweep)")
+    sweep.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 "
+                                           "(default: a local cluster)")
+    sweep.add_argument("--workers", type=_positive_int, help="workers of the local cluster (default: one per core)")
+    sweep.add_argument("--retries", type=_non_negative_int, default=1,
+                       help="further attempts for a failing run (default 1)")
+    sweep.add_argument("--blas-threads", type=_positive_int, default=1, help="BLAS threads per run (default 1)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+_NEGATIVE_VALUE = re.compile(r"-(\d|\.\d|inf)")
+
+
+def join_negative_values(argv, parser):
+    """``--tau-s -10ms`` as ``--tau-s=-10ms``: argparse would read ``-10ms`` as an option.
+
+    Only for options that take one value, so the checks of that option's
+    value then say what is wrong with it.
+    """
+    takes_value = set()
+    for sub in parser._subparsers._group_actions[0].choices.values():
+        takes_value |= {flag for action in sub._actions if action.nargs is None and action.option_strings
+                        and action.const is None and not isinstance(action, argparse._StoreTrueAction)
+                        for flag in action.option_strings}
+    joined, i = [], 0
+    while i < len(argv):
+        if argv[i] in takes_value and i + 1 < len(argv) and _NEGATIVE_VALUE.match(argv[i + 1]):
+            joined.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(argv[i])
+            i += 1
+    return joined
