@@ -16,6 +16,7 @@ still load, with a warning that their header is not protected.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -118,11 +119,37 @@ def write_npz_atomic(path, arrays, header):
     payload = dict(arrays)
     payload[HEADER_KEY] = np.array(json.dumps(header, sort_keys=True))
     path.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic_file(path, "wb") as f:
+        np.savez(f, **payload)
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` atomically (a temporary file in the same folder, then a rename).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "metrics.json")
+    >>> write_text_atomic(path, '{"accuracy": 0.96}')
+    >>> open(path).read()
+    '{"accuracy": 0.96}'
+    """
+    with _atomic_file(Path(path), "w") as f:
+        f.write(text)
+
+
+@contextlib.contextmanager
+def _atomic_file(path, mode):
+    """An open temporary file beside ``path`` that replaces ``path`` when the block ends without error.
+
+    A crash or an error (a full disk) never leaves a half-written file at ``path``, and
+    removes the temporary one.
+    """
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a saved file is an ordinary file
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -79,7 +79,7 @@ def default_run_folder(args):
 
 def cmd_train(args):
     from .. import __version__
-    from ..io import save
+    from ..io import save, write_text_atomic
     from ..train.trainer import Trainer, write_history_csv
 
     task = _task_from_args(args)
@@ -122,7 +122,7 @@ def cmd_train(args):
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "brianmodes": __version__})
     path = save(net, out / "model.npz")
     write_history_csv(out / "history.csv", trainer.history_)
-    (out / "metrics.json").write_text(json.dumps({**metrics, "train_seconds": train_seconds}, indent=2))
+    write_text_atomic(out / "metrics.json", json.dumps({**metrics, "train_seconds": train_seconds}, indent=2))
     ran = len(trainer.history_) - trainer.resumed_from_
     resumed = f" ({ran} in this run, resumed from batch {trainer.resumed_from_})" if trainer.resumed_from_ else ""
     print(f"trained {len(trainer.history_)} batches{resumed} in {seconds_now:.1f} s; "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import math
-import os
 import signal
 import threading
 import time
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BrianModesError
-from ..io import SCHEMA_VERSION, read_npz_checked, write_npz_atomic
+from ..io import SCHEMA_VERSION, read_npz_checked, write_npz_atomic, write_text_atomic
 from ..network import ModeNetwork
 from ..threads import blas_threads
 from .bptt import RateRegularizer, loss_and_grads
@@ -299,19 +299,18 @@ class Trainer:
 
 
 def write_history_csv(path, history):
-    """Write a trainer's ``history_`` (list of dicts) as CSV, one row per batch, synced to disk.
+    """Write a trainer's ``history_`` (list of dicts) as CSV, one row per batch, atomically.
 
     Columns: :data:`HISTORY_COLUMNS` in that order, then any others (the
     evaluation metrics) sorted by name, so a resumed run keeps the order.
     """
     present = set().union(*map(set, history)) if history else set()
     keys = [k for k in HISTORY_COLUMNS if k in present] + sorted(present - set(HISTORY_COLUMNS))
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(history)
-        f.flush()
-        os.fsync(f.fileno())
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(history)
+    write_text_atomic(path, text.getvalue())
 
 
 def _check_checkpoint_header(header, path):
