@@ -150,6 +150,7 @@ def kill_the_first_worker_that_writes_a_run(marker):
     return install
 
 
+@pytest.mark.slow
 def test_sweep_survives_a_killed_worker_and_a_rerun_does_no_new_work(tmp_path):
     out = tmp_path / "sweep"
     configs = expand_grid(grid(N=[30, 40], P=[1, 2], seeds=[0, 1]))
@@ -263,6 +264,7 @@ def test_scheduler_address_and_worker_count_cannot_mix(tmp_path, threads_client)
 
 
 # -- command line -------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_sweep_from_file_and_flags(tmp_path, capsys):
     (tmp_path / "sweep.json").write_text(json.dumps(grid(N=20, P=1)))
     out = tmp_path / "sweep"
@@ -294,6 +296,7 @@ def test_cli_sweep_errors_are_one_line(args, message, capsys):
 
 
 # -- Brian2: one compiled program per structure --------------------------------
+@pytest.mark.slow
 @pytest.mark.compiled
 def test_runs_with_the_same_structure_share_one_compiled_program(tmp_path):
     out = tmp_path / "sweep"
