@@ -116,8 +116,6 @@ def test_circuit_can_be_rerun_and_reused():
     assert not np.array_equal(a.spikes, b.spikes[:50])  # other inputs, other spikes
 
 
-@pytest.mark.xfail(strict=True, reason="BrianCircuit.collect returns views of the StateMonitor's buffers, "
-                                       "which the next run of the circuit overwrites")
 def test_a_result_survives_later_runs_of_the_circuit():
     net, circuit, x1, x2 = _rerun_problem()
     first = circuit.run(x1)

@@ -9,9 +9,6 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-# 01 builds a BrianCircuit under Brian2's default code-generation target ('auto'), which
-# compiles Cython code while building the network (tens of seconds on a fresh cache).
-COMPILED = {"01_quick_start"}
 
 
 def _printed(nb):
@@ -31,8 +28,7 @@ def test_all_five_notebooks_exist():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=[pytest.mark.compiled] if p.stem in COMPILED
-                                               else []) for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("BRIANMODES_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")

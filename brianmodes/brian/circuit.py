@@ -18,6 +18,8 @@ Objects (all reachable as attributes, and by name in :attr:`BrianCircuit.network
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..errors import BrianModesError
@@ -123,33 +125,34 @@ class BrianCircuit:
         self.equations = model["equations"]
         self.namespace = dict(model["namespace"])
         self.namespace["input_current"] = b2.TimedArray(np.zeros((1, N * B)), dt=self.dt * b2.second)
-        clock = b2.Clock(dt=self.dt * b2.second, name="circuit_clock")
-        self.clock = clock
-        self.neurons = b2.NeuronGroup(
-            N * B, model["equations"], threshold=model["threshold"], reset=model["reset"],
-            refractory=model["refractory"], method="exponential_euler", namespace=self.namespace,
-            clock=clock, order=0, name="neurons")
-        self.neurons.v_th = net.v_th
-        self.neurons.trial = np.repeat(np.arange(B), N)
-        self.neurons.neuron = np.tile(np.arange(N), B)
-        objects = [self.neurons]
-        objects += self._build_recurrence(b2, clock)
-        objects += self._build_inputs(b2, clock, input_synapses)
-        objects += self._build_readout(b2, clock)
-        self.spike_monitor = b2.SpikeMonitor(self.neurons, name="spike_monitor")
-        objects.append(self.spike_monitor)
-        self.state_monitor = None
-        if record:
-            self.state_monitor = b2.StateMonitor(self.neurons, list(record), record=True, when="end",
-                                                 clock=clock, name="state_monitor")
-            objects.append(self.state_monitor)
-        if record_outputs is None:
-            record_outputs = net.readout == "per_step"
-        self.readout_monitor = None
-        if record_outputs:
-            self.readout_monitor = b2.StateMonitor(self.readout, "y", record=True, when="end", order=10,
-                                                   clock=clock, name="readout_monitor")
-            objects.append(self.readout_monitor)
+        with _numpy_target(b2):  # code Brian2 generates while building (e.g. Synapses.connect)
+            clock = b2.Clock(dt=self.dt * b2.second, name="circuit_clock")
+            self.clock = clock
+            self.neurons = b2.NeuronGroup(
+                N * B, model["equations"], threshold=model["threshold"], reset=model["reset"],
+                refractory=model["refractory"], method="exponential_euler", namespace=self.namespace,
+                clock=clock, order=0, name="neurons")
+            self.neurons.v_th = net.v_th
+            self.neurons.trial = np.repeat(np.arange(B), N)
+            self.neurons.neuron = np.tile(np.arange(N), B)
+            objects = [self.neurons]
+            objects += self._build_recurrence(b2, clock)
+            objects += self._build_inputs(b2, clock, input_synapses)
+            objects += self._build_readout(b2, clock)
+            self.spike_monitor = b2.SpikeMonitor(self.neurons, name="spike_monitor")
+            objects.append(self.spike_monitor)
+            self.state_monitor = None
+            if record:
+                self.state_monitor = b2.StateMonitor(self.neurons, list(record), record=True, when="end",
+                                                     clock=clock, name="state_monitor")
+                objects.append(self.state_monitor)
+            if record_outputs is None:
+                record_outputs = net.readout == "per_step"
+            self.readout_monitor = None
+            if record_outputs:
+                self.readout_monitor = b2.StateMonitor(self.readout, "y", record=True, when="end", order=10,
+                                                       clock=clock, name="readout_monitor")
+                objects.append(self.readout_monitor)
         self.network = b2.Network(*objects, name="circuit")
         from brian2.devices.device import RuntimeDevice, get_device
 
@@ -362,13 +365,30 @@ class BrianCircuit:
         if self.net.readout == "max":
             outputs = np.asarray(self.readout.y[:]).reshape(B, N_out)
         else:
-            outputs = np.asarray(self.readout_monitor.y[:]).T.reshape(n_steps, B, N_out)
+            outputs = np.array(self.readout_monitor.y[:]).T.reshape(n_steps, B, N_out)  # a copy: the
+            # monitor's buffers are overwritten by the next run
         traces = {}
         if self.state_monitor is not None:
             for name in self.state_monitor.record_variables:
                 values = np.asarray(getattr(self.state_monitor, name + "_")[:])  # (B*N, T)
-                traces[name] = values.T.reshape(-1, B, N)
+                traces[name] = values.T.reshape(-1, B, N).copy()
         return BrianResult(spikes=spikes, outputs=outputs, dt=self.dt, traces=traces)
+
+
+@contextlib.contextmanager
+def _numpy_target(b2):
+    """Brian2's numpy target inside the block, whatever the global preference.
+
+    Building synapses generates code under the global target, whose default
+    ('auto') compiles Cython: tens of seconds per new structure for a step run
+    once. Numpy does it as well; the run's target is chosen in :meth:`BrianCircuit.run`.
+    """
+    previous = b2.prefs.codegen.target
+    b2.prefs.codegen.target = "numpy"
+    try:
+        yield
+    finally:
+        b2.prefs.codegen.target = previous
 
 
 class BrianResult:
