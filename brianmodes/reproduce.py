@@ -232,7 +232,7 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
     batch = next(context.test_batches(batch_size=200, n_trials=200, seed=seed))
     res = simulate(show, batch.inputs, record=("r",))
     conditions = 2 * batch.info["context"] + (batch.targets[-1, :, 0] > 0)
-    names = {0: "cue 1, -", 1: "cue 1, +", 2: "cue 2, -", 3: "cue 2, +"}
+    from .figure_style import CONTEXT_CONDITION_NAMES as names
     fig, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
     plot_outputs_by_condition(res.outputs, conditions, show.dt, labels=names, ax=ax)
     fig.savefig(figures / "context_outputs.png", dpi=110)
@@ -241,7 +241,7 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
         kappa = project_on_modes(show, res.r, "in")
         ends = end_states_by_condition(kappa, conditions)
         fig = plt.figure(figsize=(5, 4.5), constrained_layout=True)
-        plot_mode_trajectories(kappa, np.vectorize(names.get)(conditions), ax=fig.add_subplot(projection="3d"))
+        plot_mode_trajectories(kappa, conditions, labels=names, ax=fig.add_subplot(projection="3d"))
         fig.savefig(figures / "context_modes.png", dpi=110)
         lines += [f"Mode space (P = {show.P}, kappa_in = xi_in^T r): the {len(ends['labels'])} conditions end "
                   f"{ends['separation_ratio']:.1f} times further apart than the spread of trials within a "

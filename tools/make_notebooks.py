@@ -123,7 +123,7 @@ n = 200 if not QUICK else 40
 batch = next(task.test_batches(batch_size=n, n_trials=n))
 res = simulate(net, batch.inputs, record=("r", "v"))
 conditions = 2 * batch.info["context"] + (batch.targets[-1, :, 0] > 0)
-names = {0: "cue 1, -", 1: "cue 1, +", 2: "cue 2, -", 3: "cue 2, +"}
+from brianmodes.figure_style import CONTEXT_CONDITION_NAMES as names   # "context 1, choice +", ...
 plot_outputs_by_condition(res.outputs, conditions, net.dt, labels=names); plt.show()'''),
         ("md", "## Mode space: where the four conditions end"),
         ("code", '''from brianmodes.analysis import project_on_modes, end_states_by_condition
@@ -133,7 +133,7 @@ kappa = project_on_modes(net, res.r, "in")
 ends = end_states_by_condition(kappa, conditions)
 print(f"separation / spread: {ends['separation_ratio']:.1f}")
 fig = plt.figure(figsize=(6, 5))
-plot_mode_trajectories(kappa, np.vectorize(names.get)(conditions), ax=fig.add_subplot(projection="3d"))
+plot_mode_trajectories(kappa, conditions, labels=names, ax=fig.add_subplot(projection="3d"))
 plt.show()'''),
         ("md", "## A context switch\n\nThe cue flips at 600 ms on every trial; the target becomes the sign of "
                "the other stimulus. The shipped model was not trained with switches: this shows how it copes."),
@@ -142,7 +142,7 @@ sw = next(switch.test_batches(batch_size=n, n_trials=n))
 out = simulate(net, sw.inputs, record=()).outputs
 metrics = {k: float(np.mean(v)) for k, v in switch.trial_metrics(out, sw).items()}
 print("after a switch:", metrics)
-plot_outputs_by_condition(out, 2 * sw.info["context"] + (sw.targets[-1, :, 0] > 0), net.dt); plt.show()'''),
+plot_outputs_by_condition(out, 2 * sw.info["context"] + (sw.targets[-1, :, 0] > 0), net.dt, labels=names); plt.show()'''),
     ],
     "04_circuit_experiment.ipynb": [
         ("md", "# A circuit experiment in Brian2\n\nTake the Brian2 network of the trained context model, "
