@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from brianmodes import BrianModesError, ModeNetwork, available_models, load, save
-from brianmodes import io as model_io
 from brianmodes.io import HEADER_DIGEST_KEY, HEADER_KEY, SCHEMA_VERSION, header_digest, read_npz_checked
+from brianmodes.zoo import zoo_path
 
 
 @pytest.fixture
@@ -142,17 +142,8 @@ def test_shipped_models_are_protected():
 
 
 def shipped_file(name):
-    """The file that load(name) reads, found by load's own name resolution."""
-    seen = []
-
-    def spy(path, *args, **kwargs):
-        seen.append(path)
-        return read_npz_checked(path, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(model_io, "read_npz_checked", spy)
-        load(name)
-    return seen[0]
+    """The file that load(name) reads (the zoo's own name resolution)."""
+    return zoo_path(name)
 
 
 # -- schema version 1 (brianmodes 0.1) --------------------------------------
@@ -372,7 +363,7 @@ def test_npy_header_declaring_a_huge_array(tmp_path, net, shape):
     np.lib.format.write_array_header_1_0(buffer, header)
     members["W_in.npy"] = buffer.getvalue() + b"\0" * 64
     _write_members(path, members)
-    with pytest.raises(BrianModesError, match=f"array 'W_in' declares shape .* bytes\\) but holds 64 bytes"):
+    with pytest.raises(BrianModesError, match=r"array 'W_in' declares shape .* bytes\) but holds 64 bytes"):
         load(path)
 
 

@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from brianmodes import BrianModesError, load
-from brianmodes import io as model_io
-from brianmodes.io import HEADER_DIGEST_KEY, HEADER_KEY, read_npz_checked
+from brianmodes.io import HEADER_DIGEST_KEY, HEADER_KEY
+from brianmodes.zoo import zoo_path
 
 MODEL = "digits-N100-P3"
 SEED = 20261201
@@ -44,17 +44,8 @@ class _Touch:
 
 
 def shipped_file(name):
-    """The file that load(name) reads, found by load's own name resolution."""
-    seen = []
-
-    def spy(path, *args, **kwargs):
-        seen.append(path)
-        return read_npz_checked(path, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(model_io, "read_npz_checked", spy)
-        load(name)
-    return pathlib.Path(seen[0])
+    """The file that load(name) reads (the zoo's own name resolution)."""
+    return zoo_path(name)
 
 
 @pytest.fixture(scope="module")
