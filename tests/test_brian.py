@@ -268,3 +268,26 @@ def test_failed_standalone_compile_names_the_alternative():
         brian2.prefs.devices.cpp_standalone.extra_make_args_unix = make_args
     # and the runtime device still works
     BrianCircuit(net).run(np.zeros((5, 1, 2)))
+
+
+def test_refused_inputs_leave_no_brian2_warnings(tmp_path):
+    """NaN inputs raise one BrianModesError; the circuit that never ran is deleted without
+    Brian2's many-line "object is getting deleted" warnings (here and at interpreter exit)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from brianmodes import BrianModesError, ModeNetwork\n"
+        "from brianmodes.brian import BrianCircuit\n"
+        "net = ModeNetwork(N=10, P=1, N_in=2, N_out=1, readout='per_step', seed=0)\n"
+        "x = np.zeros((5, 2, 2)); x[1, 0, 0] = np.nan\n"
+        "try:\n"
+        "    BrianCircuit(net, n_trials=2).run(x)\n"
+        "except BrianModesError as err:\n"
+        "    print('refused:', err)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "refused: inputs contain NaN or infinite values"
+    assert "getting deleted" not in proc.stderr and "WARNING" not in proc.stderr, proc.stderr
