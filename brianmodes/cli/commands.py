@@ -57,7 +57,7 @@ def default_run_folder(args):
 
     Examples
     --------
-    >>> from brianmodes.cli import build_parser
+    >>> from brianmodes.cli.parser import build_parser
     >>> args = build_parser().parse_args(["train", "digits", "--neuron", "tanh", "--lr", "0.01"])
     >>> default_run_folder(args)
     'runs/digits-N100-P3-seed0-tanh-lr0.01'
