@@ -1,0 +1,124 @@
+"""The parameters of a neuron model: value, shared or per neuron, fixed or trainable, bound.
+
+Values are kept in SI (seconds for times); a Brian2 quantity or a time string
+(``"20 ms"``) is converted at the boundary and its dimension kept for Brian2.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import BrianModesError
+
+#: Bounds a parameter may carry (kept by the trainer's parametrization).
+BOUNDS = (None, "positive", "nonnegative")
+
+
+def _to_si(value, name=None):
+    """(SI value as float or float array, Brian2 dimension or None)."""
+    from ..network import as_seconds
+
+    what = f"parameter {name!r}" if name else "a parameter"
+
+    if isinstance(value, str):
+        return as_seconds(value, name or "parameter"), "s"
+    if hasattr(value, "dim"):  # a Brian2 quantity
+        from brian2 import get_dimensions
+
+        dim = get_dimensions(value)
+        array = np.asarray(value, dtype=float)  # a quantity's array holds its SI value
+        return (float(array) if array.ndim == 0 else array), (None if dim.is_dimensionless else str(dim))
+    if isinstance(value, bool):
+        raise BrianModesError(f"{what} must be a number, got {value!r}")
+    if isinstance(value, numbers.Real):
+        return float(value), None
+    array = np.asarray(value)
+    if array.ndim == 1 and np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array):
+        return array.astype(float), None
+    raise BrianModesError(f"{what} must be a number, a 1-D array of numbers (one per neuron), "
+                          f"a Brian2 quantity or a time string like '20 ms'; got {value!r}")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a neuron model.
+
+    Parameters
+    ----------
+    value : float, array (N,), Brian2 quantity or time string
+        The value, in SI once stored (``"20 ms"`` is 0.02).
+    per_neuron : bool, optional
+        One value per neuron (declared as ``name : unit (constant)`` in
+        Brian2) or one for all. Default: per neuron when the equations declare
+        it, when the value is an array, or when it is trainable per neuron.
+    trainable : bool
+        Whether the engine returns its gradient.
+    bound : {None, 'positive', 'nonnegative'}
+        A constraint the value must satisfy (time constants are positive);
+        the trainer keeps it through its parametrization.
+    dim : str or None
+        The Brian2 dimension of the value (``'s'``), None when
+        dimensionless or given as a plain number.
+
+    Examples
+    --------
+    >>> Parameter("20 ms", per_neuron=True, trainable=True, bound="positive")
+    Parameter(value=0.02, per_neuron=True, trainable=True, bound='positive', dim='s')
+    """
+
+    value: object
+    per_neuron: bool | None = None
+    trainable: bool = False
+    bound: str | None = None
+    dim: str | None = None
+
+    def __post_init__(self):
+        value, dim = _to_si(self.value)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "dim", self.dim or dim)
+
+    def checked(self, name):
+        """This parameter with its value in SI and its bound verified."""
+        value, dim = _to_si(self.value, name)
+        if self.bound not in BOUNDS:
+            raise BrianModesError(f"parameter {name!r}: bound must be one of {BOUNDS}, got {self.bound!r}")
+        array = np.asarray(value)
+        if not np.all(np.isfinite(array)):
+            raise BrianModesError(f"parameter {name!r} must be finite, got {value!r}")
+        if self.bound == "positive" and not np.all(array > 0):
+            raise BrianModesError(f"parameter {name!r} must be positive, got {value!r}")
+        if self.bound == "nonnegative" and not np.all(array >= 0):
+            raise BrianModesError(f"parameter {name!r} must be non-negative, got {value!r}")
+        per_neuron = self.per_neuron
+        if array.ndim == 1:
+            if per_neuron is False:
+                raise BrianModesError(f"parameter {name!r} is shared (per_neuron=False) but has one value per neuron")
+            per_neuron = True
+        return replace(self, value=value, per_neuron=per_neuron, dim=self.dim or dim)
+
+    def values(self, N, name="parameter"):
+        """The value as float64: a scalar when shared, an (N,) array per neuron."""
+        array = np.asarray(self.value, dtype=np.float64)
+        if not self.per_neuron:
+            return float(array)
+        if array.ndim == 0:
+            return np.full(N, float(array))
+        if array.shape != (N,):
+            raise BrianModesError(f"parameter {name!r} holds {array.shape[0]} values for {N} neurons")
+        return array.copy()
+
+
+def as_parameter(name, spec):
+    """A :class:`Parameter` from a value or a Parameter, checked.
+
+    Examples
+    --------
+    >>> as_parameter("tau_m", "20 ms").value
+    0.02
+    """
+    if not isinstance(spec, Parameter):
+        spec = Parameter(spec)
+    return spec.checked(name)

@@ -1,0 +1,210 @@
+"""The derived engine (brianmodes.neurons) against today's hand-written engine and the authors' update.
+
+- every existing configuration (3 filters x 2 readouts x modes/full x both
+  discretizations, and the tanh baseline): spikes identical, float64 states
+  within 1e-12, gradients within 1e-10 of :func:`brianmodes.train.loss_and_grads`;
+- the float32 refractory clock against a literal float32 transcription of
+  SPEC 1.1 + 1.4, spike for spike, on digits-like and context-like inputs.
+"""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from brianmodes import ModeNetwork
+from brianmodes.neurons import derive, from_network, lif, published_lif
+from brianmodes.neurons.engine import Engine
+from brianmodes.neurons.run import loss_and_grads, simulate
+from brianmodes.simulate import engine_constants
+from brianmodes.simulate import simulate as simulate_today
+from brianmodes.train import RateRegularizer
+from brianmodes.train import loss_and_grads as loss_and_grads_today
+
+STATE_TOL, GRAD_TOL = 1e-12, 1e-10
+CONFIGS = list(itertools.product(["brian2", "published"], ["single", "double", "double-ema"], ["max", "per_step"],
+                                 ["modes", "full"]))
+
+
+def _problem(seed=2, T=40, **kw):
+    rng = np.random.default_rng(seed)
+    N, P, N_in, N_out, B = 12, 3, 5, 3, 3
+    net = ModeNetwork(N=N, P=P, N_in=N_in, N_out=N_out, seed=seed, **kw)
+    net.params["W_in"] *= 4  # enough drive for spikes and refractory periods
+    if "lam" in net.params:
+        net.params["lam"] *= 10
+    else:
+        net.params["W"] *= 3
+    x = rng.random((T, B, N_in)) * 1.5
+    if net.readout == "max":
+        return net, x, np.array([0, 1, 2]), "cross_entropy"
+    return net, x, 0.1 * rng.normal(size=(T, B, N_out)), "mse"
+
+
+def _relative(a, b):
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-300))
+
+
+@pytest.mark.parametrize("discretization,filter,readout,parametrization", CONFIGS)
+def test_derived_engine_equals_todays_engine(discretization, filter, readout, parametrization):
+    net, x, targets, loss = _problem(filter=filter, readout=readout, parametrization=parametrization,
+                                     discretization=discretization)
+    names = ("s", "r", "v", "I", "m") + (("h",) if filter != "single" else ()) + \
+        (("k",) if parametrization == "modes" else ())
+    today = simulate_today(net, x, record=names, dtype=np.float64)
+    derived = simulate(net, x, record=names, dtype=np.float64)
+    assert today.spikes.sum() > 50 and (~today.m).sum() > 50  # spikes and refractory periods happen
+    np.testing.assert_array_equal(derived.spikes, today.spikes)
+    np.testing.assert_array_equal(derived.m, today.m)
+    np.testing.assert_array_equal(derived.spike_count, today.spike_count)
+    for name in names:
+        np.testing.assert_allclose(derived.traces[name], today.traces[name], rtol=0, atol=STATE_TOL, err_msg=name)
+    np.testing.assert_allclose(derived.outputs, today.outputs, rtol=0, atol=STATE_TOL)
+    g_today = loss_and_grads_today(net, x, targets, loss=loss, dtype=np.float64)
+    g_derived = loss_and_grads(net, x, targets, loss=loss, dtype=np.float64)
+    assert g_derived.loss == pytest.approx(g_today.loss, rel=1e-13)
+    assert set(g_derived.grads) == set(g_today.grads)
+    for name, grad in g_today.grads.items():
+        assert _relative(grad, g_derived.grads[name]) < GRAD_TOL, name
+
+
+def test_brian2_membrane_before_reset_is_todays_u():
+    net, x, _, _ = _problem(filter="double", readout="max", discretization="brian2")
+    today = simulate_today(net, x, record=("u",), dtype=np.float64)
+    derived = simulate(net, x, record=("v__1",), dtype=np.float64)
+    np.testing.assert_allclose(derived.traces["v__1"], today.traces["u"], rtol=0, atol=STATE_TOL)
+
+
+@pytest.mark.parametrize("readout,parametrization", itertools.product(["max", "per_step"], ["modes", "full"]))
+def test_tanh_rate_unit_equals_todays_baseline(readout, parametrization):
+    net, x, targets, loss = _problem(neuron="tanh", readout=readout, parametrization=parametrization)
+    today = simulate_today(net, x, record=("r",), dtype=np.float64)
+    derived = simulate(net, x, record=("r",), dtype=np.float64)
+    np.testing.assert_allclose(derived.traces["r"], today.traces["r"], rtol=0, atol=STATE_TOL)
+    g_today = loss_and_grads_today(net, x, targets, loss=loss, dtype=np.float64).grads
+    g_derived = loss_and_grads(net, x, targets, loss=loss, dtype=np.float64).grads
+    for name, grad in g_today.items():
+        assert _relative(grad, g_derived[name]) < GRAD_TOL, name
+
+
+@pytest.mark.parametrize("discretization", ["brian2", "published"])
+def test_rate_regularizer_and_root_sse_with_mask_equal_todays(discretization):
+    net, x, _, _ = _problem(filter="double-ema", readout="per_step", discretization=discretization)
+    rng = np.random.default_rng(5)
+    targets = rng.normal(size=(x.shape[0], x.shape[1], net.N_out))
+    mask = (rng.random(targets.shape) < 0.7).astype(float)
+    reg = RateRegularizer(0.5, 20.0)
+    kw = dict(loss="root_sse", rate_regularizer=reg, dtype=np.float64)
+    today = loss_and_grads_today(net, x, targets, mask, **kw)
+    derived = loss_and_grads(net, x, targets, mask, **kw)
+    assert derived.loss == pytest.approx(today.loss, rel=1e-13) and derived.penalty > 0
+    assert derived.rate_hz == today.rate_hz
+    for name, grad in today.grads.items():
+        assert _relative(grad, derived.grads[name]) < GRAD_TOL, name
+
+
+@pytest.mark.parametrize("discretization", ["brian2", "published"])
+def test_float32_spikes_and_gradients_close_to_todays(discretization):
+    net, x, targets, loss = _problem(filter="double", readout="max", discretization=discretization)
+    today = simulate_today(net, x, record=("s",))
+    derived = simulate(net, x, record=("s",))
+    np.testing.assert_array_equal(derived.spikes, today.spikes)
+    g_today = loss_and_grads_today(net, x, targets, loss=loss).grads
+    g_derived = loss_and_grads(net, x, targets, loss=loss).grads
+    for name, grad in g_today.items():
+        assert _relative(grad, g_derived[name]) < 1e-4, name
+
+
+def test_brian2_state_updater_gives_todays_coefficients():
+    """exponential_euler of today's equations is engine_constants, coefficient for coefficient."""
+    net = ModeNetwork(N=4, P=1, N_in=1, N_out=1, filter="double", discretization="brian2")
+    engine = Engine(from_network(net), net.dt)
+    values, _ = engine.constants(net.N, np.dtype(np.float64))
+    got = sorted(float(np.ravel(v)[0]) for v in values)
+    c = engine_constants(net)
+    for expected in (c.a_m, 1 - c.a_m, c.a_s, c.b_rec, c.a_r, c.a_d, c.c_r, c.c_h):
+        assert min(abs(g - expected) for g in got) < 1e-15 * max(1.0, abs(expected)), expected
+
+
+# -- the authors' float32 clock --------------------------------------------------------------
+def _authors_update(x, p, filter, dt=2e-3, tau_s=10e-3, tau_m=20e-3, tau_d=30e-3, tau_r=2e-3, v_th=1.0,
+                    t_ref=10e-3):
+    """SPEC 1.1 + 1.4, literally, in float32: constants are Python floats, the clock counts seconds.
+
+    The two products share the engine's form (one input projection over all
+    rows, the recurrence in mode space), so that BLAS rounds them alike.
+    """
+    f32 = np.float32
+    T, B, _ = x.shape
+    N = p["W_in"].shape[0]
+    a_s, a_m, a_d, a_r = (math.exp(-dt / tau) for tau in (tau_s, tau_m, tau_d, tau_r))
+    drive = (x.reshape(T * B, -1) @ p["W_in"].T).reshape(T, B, N)
+    xi_in_T = np.ascontiguousarray(p["xi_in"].T)
+    I, v, h, r, s = (np.zeros((B, N), f32) for _ in range(5))
+    t_last = np.full((B, N), -1.0, f32)
+    spikes = np.zeros((T, B, N), bool)
+    for i in range(T):
+        rec = ((r @ p["xi_out"]) * p["lam"]) @ xi_in_T
+        I = a_s * I + drive[i] + rec
+        notref = f32(dt * i) > t_last + f32(t_ref)
+        v = notref * (a_m * v + (1 - a_m) * I) * (1 - s)
+        if filter == "double":
+            h = a_r * h + dt / (tau_d * tau_r) * s
+            r = a_d * r + dt * h
+        elif filter == "double-ema":
+            h = a_r * h + s
+            r = a_d * r + (1 - a_d) * h
+        else:
+            r = a_d * r + dt / tau_d * s
+        s = (v > v_th).astype(f32)
+        t_last = t_last + (f32(dt * i) - t_last) * s
+        spikes[i] = s > 0
+    return spikes
+
+
+def _digits_like(rng, T=50, B=16, N_in=196):
+    pixels = rng.random((B, N_in)) * (rng.random((B, N_in)) < 0.3)
+    return (rng.random((T, B, N_in)) < pixels).astype(np.float32), "double"
+
+
+def _context_like(rng, T=500, B=6):
+    offsets = rng.choice([-0.5, 0.5], size=(B, 2))
+    x = np.zeros((T, B, 4), np.float32)
+    x[50:250, :, :2] = offsets + rng.normal(size=(200, B, 2))
+    x[:, np.arange(B), 2 + rng.integers(0, 2, B)] = 1.0
+    return x, "double-ema"
+
+
+@pytest.mark.parametrize("task", [_digits_like, _context_like])
+def test_float32_clock_equals_literal_float32_transcription(task):
+    rng = np.random.default_rng(7)
+    x, filter = task(rng)
+    net = ModeNetwork(N=40, P=3, N_in=x.shape[2], N_out=1, filter=filter, discretization="published", seed=3)
+    net.params["W_in"] *= 4 if filter == "double" else 1
+    model = published_lif(filter, refractory_timing="float32")
+    derived = simulate(net, x, record=("s", "m"), model=model)
+    p = {name: np.ascontiguousarray(a, np.float32) for name, a in net.params.items()}
+    expected = _authors_update(x, p, filter)
+    assert expected.sum() > 200
+    np.testing.assert_array_equal(derived.spikes, expected)
+    # the clock matters: an exact 5-step mask gives other spikes, and some clamps last 4 steps
+    steps = simulate(net, x, record=("s",), model=published_lif(filter, refractory_timing="steps"))
+    assert (steps.spikes != expected).any()
+    T = x.shape[0]
+    t, b, i = np.nonzero(derived.spikes[: T - 7])
+    lengths = sum((~derived.m[t + d, b, i]).astype(int) for d in range(1, 7))
+    assert {4, 5} == set(lengths.tolist())
+
+
+def test_float32_clock_gradients_run():
+    net, x, targets, loss = _problem(filter="double", readout="max", discretization="published")
+    step = loss_and_grads(net, x, targets, loss=loss, model=published_lif("double", refractory_timing="float32"))
+    assert all(np.all(np.isfinite(g)) for g in step.grads.values())
+
+
+def test_one_program_per_model_structure():
+    assert derive(lif("double")).statements is not None
+    engine_a = Engine(lif("double", tau_m=0.01), 2e-3)
+    engine_b = Engine(lif("double"), 1e-3)
+    assert engine_a.program is engine_b.program
