@@ -69,6 +69,19 @@ def test_derived_engine_equals_todays_engine(discretization, filter, readout, pa
         assert _relative(grad, g_derived.grads[name]) < GRAD_TOL, name
 
 
+@pytest.mark.parametrize("discretization", ["brian2", "published"])
+def test_no_refractory_period_equals_todays_engine(discretization):
+    net, x, targets, loss = _problem(filter="single", readout="per_step", discretization=discretization, t_ref=0.0)
+    today = simulate_today(net, x, record=("s", "v"), dtype=np.float64)
+    derived = simulate(net, x, record=("s", "v"), dtype=np.float64)
+    np.testing.assert_array_equal(derived.spikes, today.spikes)
+    np.testing.assert_allclose(derived.v, today.v, rtol=0, atol=STATE_TOL)
+    g_today = loss_and_grads_today(net, x, targets, loss=loss, dtype=np.float64).grads
+    g_derived = loss_and_grads(net, x, targets, loss=loss, dtype=np.float64).grads
+    for name, grad in g_today.items():
+        assert _relative(grad, g_derived[name]) < GRAD_TOL, name
+
+
 def test_brian2_membrane_before_reset_is_todays_u():
     net, x, _, _ = _problem(filter="double", readout="max", discretization="brian2")
     today = simulate_today(net, x, record=("u",), dtype=np.float64)

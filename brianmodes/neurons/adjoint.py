@@ -114,6 +114,20 @@ def derive_adjoint(program, external):
         (the activity: readout and recurrence; ``s``: a rate penalty). The
         other seeds are the next step's old-value adjoints; those that are
         identically zero are dropped (repeated until nothing changes).
+
+    Examples
+    --------
+    >>> from brianmodes.neurons import lif
+    >>> from brianmodes.neurons.derive import program_for
+    >>> print(program_for(lif("single")).adjoint())
+    g_s__1 = G__r*_c5 - G__v*v__1
+    g_s__1_th = g_s__1*not_refractory*SurrogateGrad(v__1 - v_th)
+    g_v__1 = G__v*(1 - s__1) + g_s__1_th
+    g_v__0 = _c1*g_v__1*not_refractory
+    g_I__0 = G__I*_c2 + _c0*g_v__1*not_refractory
+    g_r__0 = G__r*_c4
+    g_I_in = G__I
+    g_rec = G__I*_c3
     """
     recurrent = sym(program.model.recurrent)
     constants = set(program.trainable_constants)

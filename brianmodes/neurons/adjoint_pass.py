@@ -17,15 +17,14 @@ from ..train.surrogates import get_surrogate
 from .symbolic import INPUT, MASK, SPIKE
 
 
-def _getters(engine, fwd, names, zero, ones):
+def _getters(engine, fwd, names, zero):
     """One function of t per forward value the adjoint step reads."""
-    prog, bufs = engine.program, fwd["bufs"]
+    prog, bufs = engine.program, fwd["tape"]
     old_of = {str(prog.old[x]): str(prog.final[x]) for x in engine.states}
     getters = []
     for name in names:
-        if name == MASK:
-            M = fwd["M"]
-            getters.append((lambda t, M=M: M[t].view(np.uint8)) if M is not None else (lambda t: ones))
+        if name == MASK:  # as 0/1 numbers: 1 - m and g * m stay in the float dtype
+            getters.append(lambda t, M=fwd["M"]: M[t].view(np.uint8))
         elif name == INPUT:
             getters.append(lambda t, D=fwd["drive"]: D[t])
         elif name == engine.model.recurrent:
@@ -61,7 +60,7 @@ def run_adjoint(engine, fwd, gy, surrogate, ds):
     bstep, adj = engine.backward_step(external)
     C, values = engine.constants(N, dtype, fwd["params"])
     zero = np.zeros((B, N), dtype)
-    getters = _getters(engine, fwd, adj.needed, zero, np.ones((B, N), np.uint8))
+    getters = _getters(engine, fwd, adj.needed, zero)
     direct = _direct(fwd, gy, w)
     alias = adj.input == adj.recurrent
     GIin = np.zeros((T, B, N), dtype)
@@ -96,7 +95,7 @@ def run_adjoint(engine, fwd, gy, surrogate, ds):
 
 def _weight_gradients(fwd, gy, w, x, GIin, GIrec, GQ):
     T, B, N = GIin.shape
-    R = fwd["bufs"][fwd["activity"]]
+    R = fwd["tape"][fwd["activity"]]
     grads = {}
     if fwd["readout"] == "max":
         grads["W_out"] = gy.T @ fwd["amax"]

@@ -59,6 +59,13 @@ def _declarations(params, skip=()):
             for name, p in params.items() if p.per_neuron and name not in skip]
 
 
+def _unless(t_ref):
+    """The refractoriness flag of the membrane (Brian2 refuses it without a refractory period)."""
+    from .model import _refractory_seconds
+
+    return " (unless refractory)" if _refractory_seconds(t_ref) > 0 else ""
+
+
 def lif(filter="double", *, tau_s=10e-3, tau_m=20e-3, tau_d=30e-3, tau_r=2e-3, v_th=1.0, t_ref=10e-3,
         dt_model=2e-3, per_neuron=("v_th",), trainable=(), refractory_mode="clamp"):
     """The LIF neuron of the ``brian2`` discretization, in continuous time.
@@ -85,7 +92,7 @@ def lif(filter="double", *, tau_s=10e-3, tau_m=20e-3, tau_d=30e-3, tau_r=2e-3, v
         values["tau_r"] = tau_r
     params = _parameters(values, per_neuron, trainable)
     lines, filter_reset = _FILTER_EQUATIONS[filter]
-    equations = ["dv/dt = (I - v) / tau_m : 1 (unless refractory)", "dI/dt = -I / tau_s + I_rec / dt_model : 1",
+    equations = [f"dv/dt = (I - v) / tau_m : 1{_unless(t_ref)}", "dI/dt = -I / tau_s + I_rec / dt_model : 1",
                  "I_rec : 1", *lines, *_declarations(params)]
     return NeuronModel("\n".join(equations), threshold="v > v_th", reset=f"v = 0\n{filter_reset}",
                        refractory=t_ref, refractory_mode=refractory_mode, input="I", activity="r",
@@ -117,7 +124,7 @@ def adaptive_lif(filter="double", *, adaptation="current", tau_a=200e-3, beta=0.
     params = _parameters(values, per_neuron, trainable)
     lines, filter_reset = _FILTER_EQUATIONS[filter]
     drive, threshold = ("I - a", "v > v_th") if adaptation == "current" else ("I", "v > v_th + a")
-    equations = [f"dv/dt = ({drive} - v) / tau_m : 1 (unless refractory)",
+    equations = [f"dv/dt = ({drive} - v) / tau_m : 1{_unless(t_ref)}",
                  "dI/dt = -I / tau_s + I_rec / dt_model : 1", "da/dt = -a / tau_a : 1", "I_rec : 1", *lines,
                  *_declarations(params)]
     return NeuronModel("\n".join(equations), threshold=threshold, reset=f"v = 0\na += beta\n{filter_reset}",

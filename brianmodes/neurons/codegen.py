@@ -21,7 +21,13 @@ _DRIVE_RANK = 1000
 
 
 def exprel(x):
-    """``(exp(x) - 1) / x``, 1 at 0 (Brian2's ``exprel``)."""
+    """``(exp(x) - 1) / x``, 1 at 0 (Brian2's ``exprel``).
+
+    Examples
+    --------
+    >>> exprel(np.array([0.0, 1.0]))
+    array([1.        , 1.71828183])
+    """
     x = np.asarray(x)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.expm1(x) / x
@@ -38,8 +44,11 @@ class _OrderedSums:
         return (min(self.ranks.get(n, _DRIVE_RANK - 1) for n in names), sympy.default_sort_key(term))
 
     def _print_Add(self, expr, order=None):
+        terms = sorted(expr.args, key=self._rank)
+        if len(terms) > 1 and terms[0].could_extract_minus_sign() and not terms[1].could_extract_minus_sign():
+            terms[0], terms[1] = terms[1], terms[0]  # a - b, not -b + a: the same number, one operation less
         out = []
-        for i, term in enumerate(sorted(expr.args, key=self._rank)):
+        for i, term in enumerate(terms):
             negative = term.could_extract_minus_sign()
             text = self.parenthesize(-term if negative else term, PRECEDENCE["Add"])
             if i == 0:
@@ -127,6 +136,20 @@ def compile_forward(program, extras=(), smooth=False):
     and the hard spikes (bool) or None for a rate model. With ``smooth``, the
     dynamics use ``_spike_fn(a - b)`` (the first argument) instead of 0/1
     spikes, while the returned hard spikes still follow the threshold.
+
+    Examples
+    --------
+    >>> from brianmodes.neurons import published_lif
+    >>> from brianmodes.neurons.derive import program_for
+    >>> print(compile_forward(program_for(published_lif("single"))).source)
+    def forward_step(I__0, v__0, r__0, s__0, I_in, I_rec, not_refractory, _c0, _c1, _c2, _c3, _c4, v_th):
+        I__1 = I__0*_c0 + I_in + I_rec
+        v__1 = not_refractory*(1 - s__0)*(I__1*_c1 + _c2*v__0)
+        r__1 = _c3*r__0 + _c4*s__0
+        _spk = numpy.greater(v__1, v_th)
+        s__1 = _spk.astype(I_in.dtype)
+        return (I__1, v__1, r__1, s__1, ), (), _spk
+    <BLANKLINE>
     """
     printer = _Printer(ranks(program))
     p = printer.doprint
@@ -136,11 +159,19 @@ def compile_forward(program, extras=(), smooth=False):
             body.append(f"{st.target} = {p(st.expr)}")
             continue
         op = "greater" if st.op == ">" else "greater_equal"
-        body += [f"_a = {p(st.a)}", f"_b = {p(st.b)}", f"_spk = numpy.{op}(_a, _b)"]
+        sides = []
+        for name, side in (("_a", st.a), ("_b", st.b)):
+            if side.is_Atom:
+                sides.append(p(side))
+            else:  # its own statement, rounded as Brian2 rounds it, then compared
+                body.append(f"{name} = {p(side)}")
+                sides.append(name)
+        a, b = sides
+        body.append(f"_spk = numpy.{op}({a}, {b})")
         if st.masked:
             body.append(f"_spk &= {MASK}")
         if smooth:
-            body.append(f"{st.target} = _spike_fn(_a - _b)" + (f" * {MASK}" if st.masked else ""))
+            body.append(f"{st.target} = _spike_fn({a} - {b})" + (f" * {MASK}" if st.masked else ""))
         else:
             body.append(f"{st.target} = _spk.astype(I_in.dtype)")
         spikes = "_spk"

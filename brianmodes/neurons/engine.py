@@ -23,7 +23,14 @@ READOUTS = ("max", "per_step")
 
 
 def prepare_weights(weights, dtype):
-    """The network's arrays in the compute dtype, with the transposes the loop uses."""
+    """The network's arrays in the compute dtype, with the transposes the loop uses.
+
+    Examples
+    --------
+    >>> w = prepare_weights({"W_in": np.ones((3, 2)), "W": np.eye(3), "W_out": np.ones((1, 3))}, np.float32)
+    >>> w["modes"], w["W_T"].dtype
+    (False, dtype('float32'))
+    """
     w = {name: np.ascontiguousarray(a, dtype=dtype) for name, a in weights.items()}
     missing = {"W_in", "W_out"} - set(w)
     modes = {"xi_in", "lam", "xi_out"} <= set(w)
@@ -102,8 +109,27 @@ class Engine:
         return values
 
     # -- forward ---------------------------------------------------------------
-    def _buffers(self, names, T, B, N, dtype):
-        return {name: np.empty((T, B, N), dtype) for name in names}
+    def _plan(self, record, train, modes):
+        """What the loop keeps: single-assignment values, the mask, the recurrent input, k."""
+        prog, rec_name = self.program, self.model.recurrent
+        finals = [str(prog.final[x]) for x in self.states]
+        specials = {SPIKE, "m", "k", rec_name}
+        wanted = {n if n in specials or n not in self.states else finals[self.states.index(n)] for n in record}
+        needed = set(prog.adjoint().needed) if train else set()
+        wanted |= {str(prog.final[x]) for x in self.states if str(prog.old[x]) in needed}
+        wanted |= {n for n in needed if n not in {INPUT, MASK, rec_name} and not n.endswith("__0")}
+        wanted.add(finals[self.activity])
+        known = set(finals) | {st.target.name for st in prog.statements} | specials
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise BrianModesError(f"cannot record {unknown[0]!r}; model {self.model.name!r} has "
+                                  f"{', '.join(self.states)}, m, k, {rec_name} and the program's "
+                                  f"names ({', '.join(sorted(known - set(self.states)))})")
+        kept = sorted(wanted - specials)
+        return {"finals": finals, "kept": kept, "extras": tuple(n for n in kept if n not in finals),
+                "m": prog.masked and ("m" in record or MASK in needed),
+                "rec": rec_name in record or rec_name in needed, "k": modes and ("k" in record or train),
+                "s": SPIKE in record and self.model.spiking}
 
     def forward(self, weights, inputs, *, readout="max", record=(), params=None, spike_fn=None, train=False):
         """Run the model on inputs ``(T, B, N_in)``.
@@ -135,120 +161,104 @@ class Engine:
         """
         if readout not in READOUTS:
             raise BrianModesError(f"readout must be one of {', '.join(READOUTS)}; got {readout!r}")
-        x = inputs
-        dtype = x.dtype
+        x, record = np.asarray(inputs), tuple(record)
+        if x.ndim != 3 or x.dtype not in (np.float32, np.float64):
+            raise BrianModesError(f"inputs must be a float32 or float64 array (T, B, N_in); got {x.dtype} {x.shape}")
         T, B, _ = x.shape
-        w = prepare_weights(weights, dtype)
+        w = prepare_weights(weights, x.dtype)
         N = w["W_in"].shape[0]
-        prog = self.program
-        record = tuple(record)
-        finals = [str(prog.final[s]) for s in self.states]
-        wanted = {str(prog.final[s]) if s in self.states and s != SPIKE else s for s in record}
-        if train:
-            adjoint = prog.adjoint()
-            needed = set(adjoint.needed)
-            wanted |= {str(prog.final[x]) for x in self.states if str(prog.old[x]) in needed}
-            wanted |= {n for n in needed if n not in {INPUT, MASK, self.model.recurrent} and not n.endswith("__0")}
-            wanted.add(finals[self.activity])
-        if readout == "per_step":
-            wanted.add(finals[self.activity])
-        known = set(finals) | {st.target.name for st in prog.statements} | {"s", "m", "k", self.model.recurrent}
-        unknown = sorted(wanted - known)
-        if unknown:
-            raise BrianModesError(f"cannot record {unknown[0]!r}; model {self.model.name!r} has "
-                                  f"{', '.join(self.states)}, m, k, {self.model.recurrent} and the program's "
-                                  f"names ({', '.join(sorted(known - set(self.states)))})")
-        keep_mask = "m" in record or (train and MASK in prog.adjoint().needed)
-        keep_rec = self.model.recurrent in record or (train and self.model.recurrent in prog.adjoint().needed)
-        keep_k = w["modes"] and ("k" in record or train)
-        ssa = sorted(n for n in wanted if n in known and n not in ("s", "m", "k", self.model.recurrent))
-        extras = tuple(n for n in ssa if n not in finals)
+        if w["W_in"].shape[1] != x.shape[2]:
+            raise BrianModesError(f"inputs have {x.shape[2]} channels but W_in takes {w['W_in'].shape[1]}")
+        plan = self._plan(record, train, w["modes"])
         smooth = spike_fn is not None
-        fstep = self._cached(("forward", extras, smooth),
-                             lambda: compile_forward(self.program, extras, smooth))
-        C, _ = self.constants(N, dtype, params)
-        bufs = self._buffers(ssa, T, B, N, dtype)
-        final_bufs = [(i, bufs[n]) for i, n in enumerate(finals) if n in bufs]
-        extra_bufs = [(i, bufs[n]) for i, n in enumerate(extras)]
-        M = np.empty((T, B, N), bool) if keep_mask and prog.masked else None
-        REC = np.empty((T, B, N), dtype) if keep_rec else None
-        K = np.zeros((T, B, w["xi_in"].shape[1]), dtype) if keep_k else None
+        fstep = self._cached(("forward", plan["extras"], smooth),
+                             lambda: compile_forward(self.program, plan["extras"], smooth))
+        C, _ = self.constants(N, x.dtype, params)
         drive = (x.reshape(T * B, -1) @ w["W_in"].T).reshape(T, B, N)
-        spiking = self.model.spiking
-        record_s = SPIKE in record and spiking
-        S = np.empty((T, B, N), bool) if record_s else None
+        out = {"readout": readout, "activity": plan["finals"][self.activity], "train": train, "weights": w,
+               "inputs": x, "drive": drive, "params": params}
+        out["tape"] = self._loop(fstep, (spike_fn,) if smooth else (), C, w, drive, plan, readout, out)
+        out["y"] = self._readout(out, w, T, B, N)
+        out["traces"] = self._traces(record, out, plan["finals"])
+        return out
+
+    def _loop(self, fstep, pre, C, w, drive, plan, readout, out):
+        """The time loop; fills ``out`` (count, masks, k, readout) and returns the per-step values."""
+        T, B, N = drive.shape
+        prog, modes, ia = self.program, w["modes"], self.activity
+        index = {n: i for i, n in enumerate(plan["finals"])}
+        # preallocated: copying into warm buffers beats keeping each step's fresh arrays (page faults)
+        tape = {n: np.empty((T, B, N), drive.dtype) for n in plan["kept"]}
+        finals = [(tape[n], index[n]) for n in plan["kept"] if n in index]
+        extras = [(tape[n], i) for i, n in enumerate(plan["extras"])]
+        keep = {key: np.empty((T, B, N), bool if key != "rec" else drive.dtype)
+                for key in ("m", "rec", "s") if plan[key]}
+        K = np.zeros((T, B, w["xi_in"].shape[1]), drive.dtype) if plan["k"] else None
         clock = make_clock(prog.rule, self.model.refractory_timing, self.model.refractory, self.dt, (B, N))
-        if prog.masked and clock is None:  # a period shorter than one step: never refractory
-            ones = np.ones((B, N), bool)
+        spiking, smooth = self.model.spiking, bool(pre)
         count = np.zeros((B, N), np.int32) if spiking else None
-        s_sum = np.zeros((B, N), dtype) if spiking and smooth else None
-        if readout == "max":
-            amax, argmax = np.full((B, N), -np.inf, dtype), np.zeros((B, N), np.int32)
-        zero = np.zeros((B, N), dtype)
+        s_sum = np.zeros((B, N), drive.dtype) if spiking and smooth else None
+        amax, argmax = (np.full((B, N), -np.inf, drive.dtype), np.zeros((B, N), np.int32)) if readout == "max" \
+            else (None, None)
+        zero = np.zeros((B, N), drive.dtype)
         prev = [zero] * len(self.states)
-        pre = (spike_fn,) if smooth else ()
         for t in range(T):
             if t == 0:
                 rec = zero
-            elif w["modes"]:
-                kt = prev[self.activity] @ w["xi_out"]
+            elif modes:
+                kt = prev[ia] @ w["xi_out"]
                 if K is not None:
                     K[t] = kt
                 rec = (kt * w["lam"]) @ w["xi_in_T"]
             else:
-                rec = prev[self.activity] @ w["W_T"]
+                rec = prev[ia] @ w["W_T"]
             args = [*prev, drive[t], rec]
             if prog.masked:
-                m = clock.mask(t) if clock is not None else ones
+                m = clock.mask(t)
                 args.append(m)
-                if M is not None:
-                    M[t] = m
+                if "m" in keep:
+                    keep["m"][t] = m
             new, extra, spk = fstep(*pre, *args, *C)
-            for i, buf in final_bufs:
+            for buf, i in finals:
                 buf[t] = new[i]
-            for i, buf in extra_bufs:
+            for buf, i in extras:
                 buf[t] = extra[i]
-            if REC is not None:
-                REC[t] = rec
+            if "rec" in keep:
+                keep["rec"][t] = rec
             if spk is not None:
                 count += spk
                 if clock is not None:
                     clock.update(t, spk)
-                if S is not None:
-                    S[t] = spk
+                if "s" in keep:
+                    keep["s"][t] = spk
                 if s_sum is not None:
                     s_sum += new[self.states.index(SPIKE)]
             if readout == "max":
-                r = new[self.activity]
-                np.putmask(argmax, r > amax, t)
-                np.maximum(amax, r, out=amax)
+                np.putmask(argmax, new[ia] > amax, t)
+                np.maximum(amax, new[ia], out=amax)
             prev = new
-        out = {"count": count, "readout": readout, "activity": finals[self.activity], "train": train,
-               "weights": w, "inputs": x, "drive": drive, "params": params, "bufs": bufs, "M": M, "REC": REC,
-               "K": K, "s_sum": s_sum}
-        if readout == "max":
-            out.update(amax=amax, argmax=argmax, y=amax @ w["W_out_T"])
-        else:
-            R = bufs[finals[self.activity]]
-            out["y"] = (R.reshape(T * B, N) @ w["W_out_T"]).reshape(T, B, -1)
-        out["traces"] = self._traces(record, bufs, finals, S, M, K, REC)
-        return out
+        out.update(count=count, s_sum=s_sum, K=K, amax=amax, argmax=argmax, M=keep.get("m"), REC=keep.get("rec"),
+                   S=keep.get("s"))
+        return tape
 
-    def _traces(self, record, bufs, finals, S, M, K, REC):
+    def _readout(self, out, w, T, B, N):
+        if out["readout"] == "max":
+            return out["amax"] @ w["W_out_T"]
+        R = out["tape"][out["activity"]]
+        return (R.reshape(T * B, N) @ w["W_out_T"]).reshape(T, B, -1)
+
+    def _traces(self, record, out, finals):
+        special = {SPIKE: "S", "m": "M", "k": "K", self.model.recurrent: "REC"}
         traces = {}
         for name in record:
-            if name == SPIKE and S is not None:
-                traces[name] = S
-            elif name == "m" and M is not None:
-                traces[name] = M
-            elif name == "k" and K is not None:
-                traces[name] = K
-            elif name == self.model.recurrent and REC is not None:
-                traces[name] = REC
+            if name in special:
+                value = out[special[name]]
             elif name in self.states:
-                traces[name] = bufs[finals[self.states.index(name)]]
-            elif name in bufs:
-                traces[name] = bufs[name]
+                value = out["tape"][finals[self.states.index(name)]]
+            else:
+                value = out["tape"].get(name)
+            if value is not None:
+                traces[name] = value
         return traces
 
     # -- backward --------------------------------------------------------------

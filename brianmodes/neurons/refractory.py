@@ -30,7 +30,18 @@ def brian2_steps(t_ref, dt):
 
 
 class StepClock:
-    """Exact integer clock: the step of each neuron's last spike."""
+    """Exact integer clock: the step of each neuron's last spike.
+
+    ``strict=False`` is Brian2's rule (integrate when ``t - last >= n_ref``),
+    ``strict=True`` the published one (``t - last > n_ref``).
+
+    Examples
+    --------
+    >>> clock = StepClock((1, 1), n_ref=5, strict=False)
+    >>> clock.update(7, np.array([[True]]))
+    >>> [bool(clock.mask(t)[0, 0]) for t in range(8, 14)]
+    [False, False, False, False, True, True]
+    """
 
     def __init__(self, shape, n_ref, strict):
         self.n_ref, self.strict = int(n_ref), bool(strict)
@@ -75,7 +86,15 @@ class Float32Clock:
 
 
 def make_clock(rule, timing, t_ref, dt, shape):
-    """The clock of a program's refractoriness, or None when it has none."""
+    """The clock of a program's refractoriness, or None when it has none.
+
+    Examples
+    --------
+    >>> type(make_clock("published", "float32", 10e-3, 2e-3, (2, 3))).__name__
+    'Float32Clock'
+    >>> make_clock("brian2", "steps", 0.0, 2e-3, (2, 3)) is None
+    True
+    """
     if t_ref <= 0:
         return None
     if timing == "float32":

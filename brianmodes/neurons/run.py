@@ -20,7 +20,15 @@ from .engine import Engine
 
 
 def engine_for(net, model=None):
-    """The :class:`Engine` of a network: its own model, or ``model`` (a NeuronModel or a built-in name)."""
+    """The :class:`Engine` of a network: its own model, or ``model`` (a NeuronModel or a built-in name).
+
+    Examples
+    --------
+    >>> from brianmodes import ModeNetwork
+    >>> net = ModeNetwork(N=5, P=1, N_in=2, N_out=1, discretization="published")
+    >>> engine_for(net).model.name, engine_for(net, "tanh").model.name
+    ('published-lif-double', 'tanh')
+    """
     model = from_network(net) if model is None else get_model(model)
     return Engine(model, net.dt)
 

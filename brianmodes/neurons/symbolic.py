@@ -47,7 +47,17 @@ def sym(name):
 
 
 def check_name(name, what):
-    """Refuse names the engine uses itself or that Python cannot hold."""
+    """Refuse names the engine uses itself or that Python cannot hold.
+
+    Examples
+    --------
+    >>> check_name("tau_m", "parameter")
+    'tau_m'
+    >>> check_name("s", "variable")
+    Traceback (most recent call last):
+    ...
+    brianmodes.errors.BrianModesError: variable 's' is a reserved name (s, I_in, not_refractory, lastspike, t, i, N, dt, xi)
+    """
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise BrianModesError(f"{what} {name!r} is not a valid variable name")
     if name.startswith("_") or "__" in name:
@@ -58,7 +68,14 @@ def check_name(name, what):
 
 
 class Select(sympy.Function):
-    """``Select(m, a, b)``: ``a`` where the 0/1 mask ``m`` is 1, else ``b``."""
+    """``Select(m, a, b)``: ``a`` where the 0/1 mask ``m`` is 1, else ``b``.
+
+    Examples
+    --------
+    >>> m, a, b = sym("m"), sym("a"), sym("b")
+    >>> sympy.diff(Select(m, a * b, b), b)
+    a*m - m + 1
+    """
 
     nargs = 3
 
