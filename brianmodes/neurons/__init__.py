@@ -1,9 +1,24 @@
-"""Neuron models written as a Brian2 user writes them, and the engine derived from them."""
+"""Neuron models written as a Brian2 user writes them, and the engine derived from them.
+
+- :class:`NeuronModel`, :class:`Parameter`: the representation (continuous equations in
+  Brian2 syntax with units, or the statements of one discrete step);
+- built-ins: :func:`lif`, :func:`adaptive_lif`, :func:`published_lif`, :func:`tanh_rate`,
+  :func:`from_network`;
+- :func:`derive`: the per-step update in single-assignment form (Brian2's state updaters and
+  schedule) and, through :meth:`Program.adjoint`, its adjoint (sympy, reverse mode);
+- :class:`Engine`: the numpy executor, forward over time and the adjoint pass;
+  :func:`simulate` and :func:`loss_and_grads` run a :class:`~brianmodes.ModeNetwork` on it.
+
+See ``docs/neuron_models.md``.
+"""
 
 from .builtins import BUILTINS, adaptive_lif, from_network, get_model, lif, published_lif, tanh_rate
-from .derive import Program, derive
+from .derive import Program, derive, program_for
+from .engine import Engine
 from .model import NeuronModel
 from .parameters import Parameter
+from .run import engine_for, loss_and_grads, simulate
 
-__all__ = ["NeuronModel", "Parameter", "Program", "derive", "lif", "adaptive_lif", "published_lif",
-           "tanh_rate", "from_network", "get_model", "BUILTINS"]
+__all__ = ["NeuronModel", "Parameter", "Program", "derive", "program_for", "Engine", "simulate",
+           "loss_and_grads", "engine_for", "lif", "adaptive_lif", "published_lif", "tanh_rate", "from_network",
+           "get_model", "BUILTINS"]

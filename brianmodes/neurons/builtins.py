@@ -48,8 +48,11 @@ def _parameters(values, per_neuron, trainable):
         unknown = sorted(set(given) - names)
         if unknown:
             raise BrianModesError(f"{option}: no parameter {unknown[0]!r}; choose among {', '.join(sorted(names))}")
+    def is_time(name):
+        return name.startswith(("tau", "dt"))
+
     return {name: Parameter(value, per_neuron=name in per_neuron, trainable=name in trainable,
-                            bound="positive" if name.startswith(("tau", "dt")) else None)
+                            bound="positive" if is_time(name) else None, dim="s" if is_time(name) else None)
             for name, value in values.items()}
 
 
