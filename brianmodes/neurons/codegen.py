@@ -193,9 +193,14 @@ def compile_backward(program, adjoint):
     body = [f"{g} = {p(e)}" for g, e in adjoint.statements]
     args = ["_surrogate"] + [str(adjoint.seeds[x]) for x in program.states if x in adjoint.seeds]
     args += list(adjoint.needed) + list(constant_names(program))
-    olds = _tuple(p(adjoint.old[x]) for x in program.states)
-    consts = _tuple(p(adjoint.constants[c]) for c in program.trainable_constants)
-    return _compile("backward_step", args, body, f"{olds}, {p(adjoint.input)}, {p(adjoint.recurrent)}, {consts}")
+    outputs = [adjoint.old[x] for x in program.states] + [adjoint.input, adjoint.recurrent]
+    outputs += [adjoint.constants[c] for c in program.trainable_constants]
+    # the outputs share products (g_v m (1 - s) in both g_I and g_v): compute them once
+    shared, outputs = sympy.cse(outputs, symbols=sympy.numbered_symbols("_t"), order="none")
+    body += [f"{t} = {p(e)}" for t, e in shared]
+    n = len(program.states)
+    olds, consts = _tuple(p(e) for e in outputs[:n]), _tuple(p(e) for e in outputs[n + 2:])
+    return _compile("backward_step", args, body, f"{olds}, {p(outputs[n])}, {p(outputs[n + 1])}, {consts}")
 
 
 def compile_constants(program):
