@@ -237,8 +237,19 @@ def _circuit_description(model):
             "refractory": model.refractory * b2.second, "namespace": namespace}
 
 
+@pytest.fixture
+def numpy_target():
+    """Brian2's numpy target: no Cython compile (as tests/test_brian.py)."""
+    import brian2
+
+    previous = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    yield
+    brian2.prefs.codegen.target = previous
+
+
 @pytest.mark.parametrize("name", ["lif", "adaptive-current", "adaptive-threshold", "hold", "user"])
-def test_brian2_runs_the_derived_models_spike_for_spike(name, monkeypatch):
+def test_brian2_runs_the_derived_models_spike_for_spike(name, monkeypatch, numpy_target):
     import brian2 as b2
 
     from brianmodes.brian import circuit
