@@ -1,12 +1,15 @@
-"""Time the derived numpy engine (brianmodes.neurons) against today's hand-written engine.
+"""Time the derived numpy engine: forward alone and forward + backward, float32.
 
-One training step's forward + backward (``loss_and_grads``, float32) at the paper's two
-shapes, the two engines run in turn within every repeat (side by side, medians):
+The network's own engine (``brianmodes.simulate.simulate`` and
+``brianmodes.train.loss_and_grads``, since issue 11 the derived engine for every network;
+the hand-written engine it replaced measured 1.14-1.24x faster in the last version that had
+it), the two timed in turn within every repeat (medians), at the paper's two shapes:
 
 - context: N=100, P=3, B=100, T=500, 4 analog inputs, double-ema filter, per-step readout;
 - MNIST-like: N=100, P=3, B=256, T=50, 784 binary inputs at ~15 %, double filter, max readout.
 
-Both discretizations (``brian2``, the default, and ``published``) are timed.
+Both discretizations (``brian2``, the default, and ``published``) are timed. To compare two
+versions, run this script in each (``git archive REV | tar -x -C DIR``, ``PYTHONPATH=DIR``).
 
     .venv/bin/python benchmarks/bench_derived.py [--repeats 7]
 """
@@ -16,9 +19,8 @@ import time
 
 import numpy as np
 
-from brianmodes import ModeNetwork
-from brianmodes.neurons.run import loss_and_grads as derived
-from brianmodes.train import loss_and_grads as today
+from brianmodes import ModeNetwork, simulate
+from brianmodes.train import loss_and_grads
 
 
 def context_case(rng, discretization, N=100, P=3, B=100, T=500):
@@ -44,8 +46,7 @@ def side_by_side(fns, repeats):
             t0 = time.perf_counter()
             fn()
             acc.append(time.perf_counter() - t0)
-    times = np.array(times)
-    return np.median(times, axis=1), float(np.median(times[1] / times[0]))
+    return np.median(np.array(times), axis=1)
 
 
 def main():
@@ -54,14 +55,14 @@ def main():
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     print(f"Medians of {args.repeats} runs, forward + backward, float32, numpy {np.__version__}\n")
-    print("| case | discretization | today's engine | derived engine | derived / today |")
-    print("|---|---|---|---|---|")
+    print("| case | discretization | forward (simulate) | forward + backward (loss_and_grads) |")
+    print("|---|---|---|---|")
     for name, case in (("context", context_case), ("MNIST-like", mnist_case)):
         for discretization in ("brian2", "published"):
             net, x, targets, loss = case(rng, discretization)
-            fns = [lambda: today(net, x, targets, loss=loss), lambda: derived(net, x, targets, loss=loss)]
-            (t_today, t_derived), ratio = side_by_side(fns, args.repeats)
-            print(f"| {name} | {discretization} | {t_today * 1e3:.1f} ms | {t_derived * 1e3:.1f} ms | {ratio:.2f} |")
+            fns = [lambda: simulate(net, x, record=()), lambda: loss_and_grads(net, x, targets, loss=loss)]
+            t_forward, t_step = side_by_side(fns, args.repeats)
+            print(f"| {name} | {discretization} | {t_forward * 1e3:.1f} ms | {t_step * 1e3:.1f} ms |", flush=True)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ def main():
     for (name, case), form in itertools.product((("mnist", mnist_case), ("context", context_case)),
                                                 ("published", "brian2")):
         net, x, targets, loss = case(rng)
-        net.discretization = form
+        net = net.with_config(discretization=form)
         T, B, N_in = x.shape
         W_in = net.W_in.astype(np.float32)
         x2 = x.reshape(T * B, N_in)

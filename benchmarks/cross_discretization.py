@@ -27,9 +27,7 @@ def main():
         task = task_for(net, args.data_dir)
         results = {}
         for form in ("published", "brian2"):
-            other = net.copy()
-            other.discretization = form
-            m = task.evaluate(other, dtype=np.float64)
+            m = task.evaluate(net.with_config(discretization=form), dtype=np.float64)
             results[form] = (m[task.main_metric], m.get("mse"), m["rate_hz"])
         rows.append((path, task.name, net.discretization, results))
         print(rows[-1], flush=True)

@@ -10,8 +10,17 @@ truncated file, an edited array or an edited header field (``tau_m``,
 ``v_th``, ``filter``, the task...) is refused with a clear message instead of
 silently giving a different network.
 
+Since schema version 3 the header also holds the network's neuron model
+(``model``: its equations or statements, threshold, reset, refractoriness and
+parameters, :meth:`~brianmodes.neurons.NeuronModel.to_dict`), and the
+configuration names either a built-in model with its settings
+(``neuron='lif'``, ``filter``, ``discretization``, ``refractory_timing``, the
+constants) or holds the model's description (``neuron`` is then an object).
+
 Files of schema version 1 (brianmodes 0.1) have array digests only; they
-still load, with a warning that their header is not protected.
+still load, with a warning that their header is not protected. Files of
+versions 1 and 2 name a built-in LIF or tanh network in their configuration
+and load to the same network as before.
 """
 
 from __future__ import annotations
@@ -33,8 +42,9 @@ from .safe_npz import NUMERIC_KINDS, read_arrays
 from .zoo import available_models, zoo_path
 
 SCHEMA = "brianmodes.model"
-#: 1: array digests (brianmodes 0.1); 2: also a digest of the whole header.
-SCHEMA_VERSION = 2
+#: 1: array digests (brianmodes 0.1); 2: also a digest of the whole header;
+#: 3: the neuron model in the header, refractory_timing in the configuration.
+SCHEMA_VERSION = 3
 HEADER_KEY = "__header__"
 HEADER_DIGEST_KEY = "header_digest"
 #: Deepest nesting of lists and objects a header may have.
@@ -44,6 +54,11 @@ _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _INT_FIELDS = ("N", "P", "N_in", "N_out")
 _CHOICE_FIELDS = ("parametrization", "neuron", "filter", "readout", "discretization")
 _NUMBER_FIELDS = tuple(DEFAULT_CONSTANTS)
+#: The configuration fields of each kind of file: versions 1 and 2; version 3, a built-in by
+#: name; version 3, a neuron model (``neuron`` is its description).
+_CONFIG_FIELDS = {"legacy": _INT_FIELDS + _CHOICE_FIELDS + _NUMBER_FIELDS,
+                  "builtin": _INT_FIELDS + _CHOICE_FIELDS + ("refractory_timing",) + _NUMBER_FIELDS,
+                  "model": _INT_FIELDS + ("parametrization", "neuron", "readout", "dt")}
 _JSON_TYPE = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
               int: "an integer", float: "a number", type(None): "null"}
 
@@ -346,7 +361,7 @@ def save(network, path):
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     header = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION,
-              "config": network.config(), "metadata": network.metadata}
+              "config": network.config(), "model": network.model.to_dict(), "metadata": network.metadata}
     try:
         json.dumps(header)
     except (TypeError, ValueError, RecursionError) as err:
@@ -391,23 +406,43 @@ def load(path):
 
 def _network(header, arrays, path):
     """Build the network of a checked header, with every config field's JSON type checked first."""
-    config = _checked_config(header.get("config"), path)
+    version = header["schema_version"]
+    config = _checked_config(header.get("config"), path, version)
     metadata = header.get("metadata", {})
     if not isinstance(metadata, dict):
         raise BrianModesError(f"{path}: the header's metadata is {_json_type(metadata)}, not a JSON object; "
                               "the file was edited or damaged")
+    if version >= 3 and not isinstance(header.get("model"), dict):
+        raise BrianModesError(f"{path}: the header's model is {_json_type(header.get('model'))}, not a JSON "
+                              "object; the file was edited or damaged")
     try:
-        return ModeNetwork(**config, params=arrays, metadata=metadata)
+        net = ModeNetwork(**config, params=arrays, metadata=metadata)
     except BrianModesError as err:
         raise BrianModesError(f"{path}: invalid model: {err}") from None
+    if version >= 3 and _without_trained_values(header["model"]) != net.model.to_dict(values=False):
+        raise BrianModesError(f"{path}: the neuron model in the header is not the one its configuration builds "
+                              f"with this brianmodes (model {net.model.name!r}); the file was written by another "
+                              "version, edited or damaged")
+    return net
 
 
-def _checked_config(config, path):
+def _without_trained_values(description):
+    """A model description with the values of its trainable parameters left out (they are arrays)."""
+    params = description.get("parameters")
+    if not isinstance(params, dict):
+        return description
+    return {**description, "parameters": {
+        name: ({**p, "value": None} if isinstance(p, dict) and p.get("trainable") is True else p)
+        for name, p in params.items()}}
+
+
+def _checked_config(config, path, version=SCHEMA_VERSION):
     """The header's config with every field present and of its JSON type (values are the network's to check)."""
     if not isinstance(config, dict):
         raise BrianModesError(f"{path}: the header's config is {_json_type(config)}, not a JSON object; "
                               "the file was edited or damaged")
-    expected = _INT_FIELDS + _CHOICE_FIELDS + _NUMBER_FIELDS
+    kind = "legacy" if version < 3 else ("model" if isinstance(config.get("neuron"), dict) else "builtin")
+    expected = _CONFIG_FIELDS[kind]
     missing = [name for name in expected if name not in config]
     unknown = sorted(set(config) - set(expected))
     if missing or unknown:
@@ -421,7 +456,11 @@ def _checked_config(config, path):
         value = config[name]
         if name in _INT_FIELDS:
             ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
-        elif name in _CHOICE_FIELDS:
+        elif name == "neuron" and kind == "model":
+            ok, want = True, "a JSON object"
+        elif name == "neuron" and version >= 3:
+            ok, want = isinstance(value, str), "a string (a built-in model's name) or a JSON object (a model)"
+        elif name in _CHOICE_FIELDS or name == "refractory_timing":
             ok, want = isinstance(value, str), "a string"
         else:
             ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
@@ -434,4 +473,7 @@ def _checked_config(config, path):
             shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
             raise BrianModesError(f"{path}: the header's config field {name} must be {want}, got {shown} "
                                   f"({_json_type(value)}); the file was edited or damaged")
+    if kind == "legacy" and checked["neuron"] not in ("lif", "tanh"):
+        raise BrianModesError(f"{path}: a schema-{version} file's neuron must be 'lif' or 'tanh', got "
+                              f"{checked['neuron']!r}; the file was edited or damaged")
     return checked

@@ -9,6 +9,10 @@ Its recurrent weight has rank ``P``::
 so the recurrent part has ``2*N*P + P`` parameters instead of ``N**2``. The
 dense matrix is built only on request (:attr:`ModeNetwork.W`).
 
+Its neurons are one :class:`~brianmodes.neurons.NeuronModel` (:attr:`ModeNetwork.model`),
+named with the settings of a built-in (``neuron="lif"``, ``filter``, ``discretization``...)
+or given as a model; see :mod:`brianmodes.network_neuron`.
+
 Times are plain floats in **seconds** inside the package; the constructor also
 accepts Brian2 quantities (``2*ms``) and strings (``"2 ms"``).
 """
@@ -22,41 +26,16 @@ import re
 import numpy as np
 
 from .errors import BrianModesError
+from .network_neuron import (DEFAULT_CONSTANTS, DISCRETIZATIONS, FILTERS, NEURONS,  # noqa: F401 - public names
+                             REFRACTORY_TIMINGS, TIME_CONSTANTS, NetworkNeuron, choice)
 
 #: Recurrent parametrizations: low-rank modes (the method) or a dense N x N
 #: matrix (the full-rank baseline of the paper).
 PARAMETRIZATIONS = ("modes", "full")
-#: Neuron models: spiking LIF (the method) or a tanh rate unit (baseline).
-NEURONS = ("lif", "tanh")
-#: Spike-train filters. ``double`` is the classification models' filter
-#: (h += dt/(tau_d tau_r) s; r += dt h), ``double-ema`` the context-task
-#: models' filter (two exponential moving averages: h = a_r h + s;
-#: r = a_d r + (1 - a_d) h), ``single`` a one-exponential filter.
-FILTERS = ("single", "double", "double-ema")
-_FILTER_ALIASES = {
-    "double-classification": "double",
-    "double-context": "double-ema",
-    "exponential": "single",
-}
 #: Readouts: maximum of r over time (classification) or one output per step.
 READOUTS = ("max", "per_step")
-#: Discrete-time update schemes the numpy engine implements: ``published``
-#: (SPEC 1.1, the authors' code) and ``brian2`` (exponential Euler of the
-#: continuous-time equations in Brian2's schedule: what Brian2 simulates
-#: spike for spike).
-DISCRETIZATIONS = ("published", "brian2")
-
-#: Published neuron constants (SPEC 1), in seconds / dimensionless.
-DEFAULT_CONSTANTS = {
-    "dt": 2e-3,
-    "tau_s": 10e-3,
-    "tau_m": 20e-3,
-    "tau_d": 30e-3,
-    "tau_r": 2e-3,
-    "v_th": 1.0,
-    "t_ref": 10e-3,
-}
-TIME_CONSTANTS = ("dt", "tau_s", "tau_m", "tau_d", "tau_r", "t_ref")
+#: The weight arrays of each parametrization (trained neuron parameters come after them).
+WEIGHTS = {"modes": ("W_in", "xi_in", "lam", "xi_out", "W_out"), "full": ("W_in", "W", "W_out")}
 
 _UNIT_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
@@ -105,23 +84,10 @@ def as_seconds(value, name="time"):
     raise BrianModesError(f"{name} must be a number of seconds, a Brian2 time or a string like '2 ms', got {value!r}")
 
 
-def _real_number(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise BrianModesError(f"{name} must be a number, got {value!r}")
-    return float(value)
-
-
 def _positive_int(value, name, what):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise BrianModesError(f"{name} ({what}) must be a positive integer, got {value!r}")
     return int(value)
-
-
-def _choice(value, name, options, aliases=None):
-    value = (aliases or {}).get(value, value)
-    if value not in options:
-        raise BrianModesError(f"{name} must be one of {', '.join(options)}; got {value!r}")
-    return value
 
 
 def param_shapes(N, P, N_in, N_out, parametrization="modes"):
@@ -167,13 +133,21 @@ class ModeNetwork:
         ``modes``: W = xi_in diag(lam) xi_out^T, trained in mode space.
         ``full``: a dense N x N matrix (the full-rank baseline); ``P`` is then
         only recorded.
-    neuron : {'lif', 'tanh'}
-        Spiking LIF neurons, or the tanh rate network baseline
-        (x <- a_m x + (1 - a_m)(W_in u + W r), r = tanh(x)).
+    neuron : {'lif', 'tanh', 'adaptive_lif', 'published_lif'} or NeuronModel
+        A built-in model by name, set up by the arguments below: spiking LIF
+        neurons, the tanh rate network baseline (x <- a_m x + (1 - a_m)(W_in u
+        + W r), r = tanh(x)), LIF with spike-frequency adaptation, or the LIF
+        of the published update (``discretization='published'``). Or any
+        :class:`~brianmodes.neurons.NeuronModel` (or its JSON description),
+        which carries its own equations and parameters: then give none of
+        ``filter``, ``discretization``, ``refractory_timing`` and the
+        constants but ``dt``. The model's trainable parameters become arrays
+        of :attr:`params` (see :mod:`brianmodes.network_neuron`).
     filter : {'double', 'double-ema', 'single'}
-        How spikes are filtered into the activity r (see :data:`FILTERS`).
-        ``'double-classification'`` and ``'double-context'`` are accepted as
-        names of the two published double filters.
+        How spikes are filtered into the activity r (see :data:`FILTERS`;
+        default ``double``). ``'double-classification'`` and
+        ``'double-context'`` are accepted as names of the two published
+        double filters.
     readout : {'max', 'per_step'}
         ``max``: output = W_out max_t r(t) (classification);
         ``per_step``: y(t) = W_out r(t) (regression).
@@ -183,14 +157,18 @@ class ModeNetwork:
     v_th : float
         Threshold (reset is to 0).
     discretization : {'brian2', 'published'}
-        The discrete-time update of the numpy engine. ``brian2`` (default):
-        the continuous-time equations of :mod:`brianmodes.brian.equations`
-        integrated as Brian2 integrates them, so that the trained network
-        runs in Brian2 spike for spike. ``published``: the update of the
-        authors' code (SPEC 1.1), which has no continuous-time form.
+        The discrete-time update of a built-in LIF. ``brian2`` (default): the
+        continuous-time equations integrated as Brian2 integrates them, so
+        that the trained network runs in Brian2 spike for spike.
+        ``published``: the update of the authors' code (SPEC 1.1), which has
+        no continuous-time form.
+    refractory_timing : {'steps', 'float32'}
+        The published update's refractory clock: exact ``t_ref / dt`` steps
+        (default) or the authors' float32 clock (SPEC 1.4).
     params : dict of arrays, optional
-        The trainable arrays (see :func:`param_shapes`); drawn from the
-        published initialization when omitted.
+        The trainable arrays (see :func:`param_shapes`; then the arrays of
+        the model's trainable parameters, filled from the model's values
+        when missing); drawn from the published initialization when omitted.
     seed : int, optional
         Seed of that initialization.
     metadata : dict, optional
@@ -204,62 +182,50 @@ class ModeNetwork:
     (100, 100)
     >>> net.n_recurrent_params, net.N ** 2
     (603, 10000)
-    >>> net.tau_m
-    0.02
+    >>> net.tau_m, net.model.name
+    (0.02, 'lif-double')
+
+    A model with a trainable time constant per neuron, trained as ``log_tau_m``:
+
+    >>> from brianmodes.neurons import lif
+    >>> model = lif("double", per_neuron=("v_th", "tau_m"), trainable=("tau_m",))
+    >>> net = ModeNetwork(N=100, P=3, N_in=784, N_out=10, neuron=model, seed=0)
+    >>> net.params["log_tau_m"].shape, float(net.neuron_values()["tau_m"][0])
+    ((100,), 0.02)
     """
 
     def __init__(self, N, P, N_in, N_out, *, parametrization="modes", neuron="lif",
-                 filter="double", readout="max", discretization="brian2",
+                 filter=None, readout="max", discretization=None, refractory_timing=None,
                  params=None, seed=None, metadata=None, **constants):
         self.N = _positive_int(N, "N", "the number of neurons")
         self.P = _positive_int(P, "P", "the number of modes")
         self.N_in = _positive_int(N_in, "N_in", "the number of inputs")
         self.N_out = _positive_int(N_out, "N_out", "the number of outputs")
-        self.parametrization = _choice(parametrization, "parametrization", PARAMETRIZATIONS)
-        self.neuron = _choice(neuron, "neuron", NEURONS)
-        self.filter = _choice(filter, "filter", FILTERS, _FILTER_ALIASES)
-        self.readout = _choice(readout, "readout", READOUTS)
-        self.discretization = _choice(discretization, "discretization", DISCRETIZATIONS)
-        unknown = set(constants) - set(DEFAULT_CONSTANTS)
-        if unknown:
-            raise BrianModesError(
-                f"unknown argument(s) {', '.join(sorted(unknown))}; neuron constants are "
-                f"{', '.join(DEFAULT_CONSTANTS)}")
-        merged = {**DEFAULT_CONSTANTS, **constants}
-        for name in TIME_CONSTANTS:
-            merged[name] = as_seconds(merged[name], name)
-        merged["v_th"] = _real_number(merged["v_th"], "v_th")
-        self._check_constants(merged)
-        for name, value in merged.items():
-            setattr(self, name, value)
+        self.parametrization = choice(parametrization, "parametrization", PARAMETRIZATIONS)
+        self.readout = choice(readout, "readout", READOUTS)
+        self._neuron = NetworkNeuron(neuron, filter, discretization, refractory_timing, constants, params)
+        self.dt = self._neuron.dt
         self.metadata = dict(metadata or {})
+        if self._neuron.settings is None:
+            self._neuron.model.parameter_values(self.N)  # per-neuron values of the right length
+            clash = sorted(set(self._neuron.array_shapes(self.N)) & set(WEIGHTS["modes"] + WEIGHTS["full"]))
+            if clash:
+                raise BrianModesError(f"the trainable parameter array {clash[0]!r} of the neuron model has the name "
+                                      "of a weight; rename the parameter")
         if params is None:
             params = init_params(self.N, self.P, self.N_in, self.N_out, self.parametrization, seed)
         self.params = self._check_params(params)
 
     # -- validation ---------------------------------------------------------
-    @staticmethod
-    def _check_constants(c):
-        for name in TIME_CONSTANTS:
-            value = c[name]
-            positive = value > 0 if name != "t_ref" else value >= 0
-            if not math.isfinite(value) or not positive:
-                raise BrianModesError(
-                    f"{name} must be a finite {'positive' if name != 't_ref' else 'non-negative'} "
-                    f"time, got {value!r} s")
-        if not math.isfinite(c["v_th"]) or c["v_th"] <= 0:
-            raise BrianModesError(f"v_th must be a positive finite number (reset is 0), got {c['v_th']!r}")
-        steps = c["t_ref"] / c["dt"]
-        if abs(steps - round(steps)) > 1e-6:
-            raise BrianModesError(
-                f"t_ref ({c['t_ref'] * 1e3:g} ms) must be a whole number of time steps "
-                f"(dt = {c['dt'] * 1e3:g} ms)")
-
     def _check_params(self, params):
         expected = param_shapes(self.N, self.P, self.N_in, self.N_out, self.parametrization)
+        neuron_shapes = self._neuron.array_shapes(self.N)
         params = dict(params)
         if "lambda" in params and "lam" not in params:
             params["lam"] = params.pop("lambda")
+        for name, value in self._neuron.initial_arrays(self.N).items():
+            params.setdefault(name, value)
+        expected.update(neuron_shapes)
         missing = set(expected) - set(params)
         extra = set(params) - set(expected)
         if missing or extra:
@@ -283,7 +249,6 @@ class ModeNetwork:
             checked[name] = array
         return checked
 
-    # -- construction -------------------------------------------------------
     @classmethod
     def from_arrays(cls, W_in, W_out, *, xi_in=None, lam=None, xi_out=None, W=None, **kwargs):
         """Build a network from existing weights (published, fitted or hand-made).
@@ -322,19 +287,94 @@ class ModeNetwork:
                    params=params, **kwargs)
 
     def config(self):
-        """Everything but the arrays, as a JSON-serializable dict (times in s)."""
+        """Everything but the arrays, as a JSON-serializable dict (times in s).
+
+        A network built by name holds its settings (``neuron``, ``filter``,
+        ``discretization``, ``refractory_timing``) and constants; one built
+        from a NeuronModel holds the model's description (values of trainable
+        parameters left out: they are arrays). ``ModeNetwork(**config,
+        params=...)`` rebuilds the network.
+        """
+        neuron = self._neuron.config()
+        if self._neuron.settings is None:
+            return {"N": self.N, "P": self.P, "N_in": self.N_in, "N_out": self.N_out,
+                    "parametrization": self.parametrization, "neuron": neuron["neuron"],
+                    "readout": self.readout, "dt": neuron["dt"]}
         return {"N": self.N, "P": self.P, "N_in": self.N_in, "N_out": self.N_out,
-                "parametrization": self.parametrization, "neuron": self.neuron,
-                "filter": self.filter, "readout": self.readout,
-                "discretization": self.discretization,
-                **{name: getattr(self, name) for name in DEFAULT_CONSTANTS}}
+                "parametrization": self.parametrization, "neuron": neuron["neuron"],
+                "filter": neuron["filter"], "readout": self.readout,
+                "discretization": neuron["discretization"], "refractory_timing": neuron["refractory_timing"],
+                **{name: neuron[name] for name in DEFAULT_CONSTANTS}}
 
     def copy(self):
         """A deep copy (arrays and metadata copied)."""
+        return self.with_config()
+
+    def with_config(self, **changes):
+        """A copy with some configuration entries changed, the same arrays and metadata.
+
+        Examples
+        --------
+        >>> net = ModeNetwork(N=10, P=2, N_in=3, N_out=1, seed=0)
+        >>> other = net.with_config(discretization="published", refractory_timing="float32")
+        >>> other.model.name, bool((other.lam == net.lam).all())
+        ('published-lif-double', True)
+        """
         import copy
 
-        return ModeNetwork(**self.config(), params={k: v.copy() for k, v in self.params.items()},
+        config = {**self.config(), **changes}
+        if self._neuron.settings is None and "neuron" not in changes:
+            config["neuron"] = self._neuron.model
+        return ModeNetwork(**config, params={k: v.copy() for k, v in self.params.items()},
                            metadata=copy.deepcopy(self.metadata))
+
+    # -- the neuron model ---------------------------------------------------
+    @property
+    def model(self):
+        """The :class:`~brianmodes.neurons.NeuronModel` of the neurons, with the trained parameter values."""
+        return self._neuron.current_model(self.params)
+
+    @property
+    def engine_model(self):
+        """The model the engines derive their update from (trainable values: :meth:`neuron_values`)."""
+        return self._neuron.model
+
+    def neuron_values(self):
+        """Values of the model's trainable parameters, from their arrays (name to float or (N,) array)."""
+        return self._neuron.values(self.params)
+
+    def array_gradients(self, grads):
+        """Gradients by model parameter name (an engine's) as gradients of this network's arrays."""
+        return self._neuron.array_gradients(grads, self.params)
+
+    def _setting(self, name):
+        settings = self._neuron.settings
+        return None if settings is None else settings[name]
+
+    neuron = property(lambda self: self._setting("neuron") or self._neuron.model.name,
+                      doc="The built-in's name (lif, tanh, adaptive_lif), or the given model's name.")
+    filter = property(lambda self: self._setting("filter"), doc="The built-in's filter (None for a given model).")
+    discretization = property(lambda self: self._setting("discretization"),
+                              doc="The built-in LIF's update (brian2 or published; None for a given model).")
+    refractory_timing = property(lambda self: self._setting("refractory_timing")
+                                 or self._neuron.model.refractory_timing,
+                                 doc="The refractory clock: steps or float32 (SPEC 1.4).")
+
+    def _constant(self, name):
+        if self._neuron.settings is not None:
+            return self._neuron.constants[name]
+        if name == "t_ref":
+            return self._neuron.model.refractory
+        param = self._neuron.model.parameters.get(name)
+        value = None if param is None else self.neuron_values().get(name, param.value)
+        return float(value) if value is not None and np.ndim(value) == 0 else None
+
+    tau_s = property(lambda self: self._constant("tau_s"), doc="Synaptic time constant (s).")
+    tau_m = property(lambda self: self._constant("tau_m"), doc="Membrane time constant (s).")
+    tau_d = property(lambda self: self._constant("tau_d"), doc="Filter decay time constant (s).")
+    tau_r = property(lambda self: self._constant("tau_r"), doc="Filter rise time constant (s).")
+    v_th = property(lambda self: self._constant("v_th"), doc="Threshold.")
+    t_ref = property(lambda self: self._constant("t_ref"), doc="Refractory period (s).")
 
     # -- derived quantities -------------------------------------------------
     @property
@@ -374,8 +414,15 @@ class ModeNetwork:
                f"(2NP+P) instead of {self.N * self.N:,} (N²)"
                if self.parametrization == "modes"
                else f"full rank: {self.n_recurrent_params:,} recurrent parameters (N²)")
+        head = (f"ModeNetwork(N={self.N}, N_in={self.N_in}, N_out={self.N_out}, {rec}; "
+                f"{self.n_params:,} parameters in all;\n  ")
+        if self._neuron.settings is None:
+            model = self._neuron.model
+            trained = f"; trained: {', '.join(model.trainable)}" if model.trainable else ""
+            return (head + f"neuron model {model.name!r} ({model.kind}{trained}), readout={self.readout}, "
+                    f"dt={self.dt * 1e3:g} ms)")
+        timing = f", refractory_timing={self.refractory_timing}" if self.refractory_timing != "steps" else ""
         consts = ", ".join(f"{n}={getattr(self, n) * 1e3:g} ms" for n in TIME_CONSTANTS)
-        return (f"ModeNetwork(N={self.N}, N_in={self.N_in}, N_out={self.N_out}, {rec}; "
-                f"{self.n_params:,} parameters in all;\n  neuron={self.neuron}, filter={self.filter}, "
-                f"readout={self.readout}, discretization={self.discretization};\n  "
+        return (head + f"neuron={self.neuron}, filter={self.filter}, "
+                f"readout={self.readout}, discretization={self.discretization}{timing};\n  "
                 f"{consts}, v_th={self.v_th:g})")

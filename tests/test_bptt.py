@@ -1,4 +1,4 @@
-"""BPTT gradients against finite differences, and the engine's two backward paths.
+"""BPTT gradients against finite differences.
 
 With a smooth spike function whose derivative *is* the surrogate (the
 surrogate's primitive), the surrogate gradient is the exact gradient of the
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from brianmodes import ModeNetwork
-from brianmodes.simulate import engine_constants, engine_params, forward
+from brianmodes.simulate import engine_params, forward
 from brianmodes.train import RateRegularizer, backward, get_loss, get_surrogate, loss_and_grads
 
 # 4-point stencil: truncation error ~ EPS**4 f^(5), round-off ~ 1e-16 |L| / EPS
@@ -129,21 +129,32 @@ def test_rate_regularizer_gradient_matches_finite_differences(discretization):
     assert max(errors.values()) < TOL, errors
 
 
-@pytest.mark.parametrize("filter", ["single", "double", "double-ema"])
-@pytest.mark.parametrize("readout", ["max", "per_step"])
-def test_hard_spike_shortcut_equals_general_backward(filter, readout):
-    """With 0/1 spikes, the shortcut m(1 - s_prev) = m and m u = v changes no gradient."""
-    net, x, targets, loss = _problem(filter=filter, readout=readout, discretization="published")
-    p, c = engine_params(net, np.float64), engine_constants(net)
-    fwd = forward(net, x, store=("u", "v", "s", "r", "m", "k"), dtype=np.float64, params=p)
-    assert fwd["count"].sum() > 0
-    value, gy = get_loss(loss)(fwd["y"], targets, None)
-    _, ds = RateRegularizer(0.3, 10.0)(fwd["count"], x.shape[0], net.dt)
-    sur = get_surrogate("fast_sigmoid")
-    fast = backward(p, c, x, fwd, gy, sur, ds, hard=True)
-    general = backward(p, c, x, fwd, gy, sur, ds, hard=False)
-    for name in fast:
-        np.testing.assert_allclose(fast[name], general[name], rtol=1e-12, atol=1e-15)
+@pytest.mark.parametrize("discretization", ["published", "brian2"])
+def test_trained_neuron_arrays_match_finite_differences(discretization):
+    """A model's trainable parameters are arrays of the network in their parametrization
+    (log_tau_m, ...): their gradients pass the same check as the weights'."""
+    from brianmodes.neurons import lif, published_lif
+
+    model = (lif("double", per_neuron=("v_th", "tau_m"), trainable=("tau_m", "v_th"))
+             if discretization == "brian2" else
+             published_lif("double", per_neuron=("v_th", "tau_m"), trainable=("tau_m", "tau_d")))
+    net, x, targets, loss = _problem(filter="double", readout="max")
+    net = ModeNetwork(N=net.N, P=net.P, N_in=net.N_in, N_out=net.N_out, neuron=model, params=net.params)
+    rng = np.random.default_rng(1)
+    net.params["log_tau_m"] += 0.2 * rng.uniform(-1, 1, net.N)  # heterogeneous time constants
+    errors = _check_fd(net, x, targets, loss)
+    assert set(errors) == set(net.params)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_backward_of_a_recorded_forward_equals_loss_and_grads():
+    net, x, targets, loss = _problem(filter="double-ema", readout="per_step", discretization="brian2")
+    fwd = forward(net, x, dtype=np.float64, train=True)
+    _, gy = get_loss(loss)(fwd["y"], targets, None)
+    grads = backward(net, fwd, gy)
+    reference = loss_and_grads(net, x, targets, loss=loss, dtype=np.float64).grads
+    for name in reference:
+        np.testing.assert_array_equal(grads[name], reference[name])
 
 
 def test_float32_gradients_close_to_float64():

@@ -57,6 +57,10 @@ def test_evaluate_and_info(trained, capsys):
     assert main(["info", str(trained / "model.npz")]) == 0
     text = capsys.readouterr().out
     assert "ModeNetwork(N=30" in text and "recurrent parameters" in text
+    assert "dv/dt = (I - v) / tau_m : 1 (unless refractory)" in text and "threshold: v > v_th" in text
+    assert main(["info", str(trained / "model.npz"), "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["model"] == load(trained / "model.npz").model.to_dict()
 
 
 def test_import_round_trip(tmp_path, capsys):
@@ -71,6 +75,11 @@ def test_import_round_trip(tmp_path, capsys):
     capsys.readouterr()
     net = load(out)
     assert (net.N, net.P, net.dt, net.filter) == (20, 2, 0.001, "double-ema")
+    published = tmp_path / "published.npz"
+    assert main(["import", str(arrays), "--out", str(published), "--readout", "per_step", "--discretization",
+                 "published", "--refractory-timing", "float32"]) == 0
+    capsys.readouterr()
+    assert load(published).model.refractory_timing == "float32"
     np.testing.assert_array_equal(net.lam, [0.5, -0.2])
     assert main(["evaluate", str(out), "--trials", "20", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n_trials"] == 20

@@ -74,9 +74,11 @@ def _rewrite(path, edit_arrays=None, edit_header=None, seal=False):
 
 
 def _as_version_1(header):
-    """What brianmodes 0.1 wrote: no header digest, schema version 1."""
+    """What brianmodes 0.1 wrote: no header digest, schema version 1, no neuron model (schema 3)."""
     header.pop(HEADER_DIGEST_KEY)
     header["schema_version"] = 1
+    header.pop("model", None)
+    header["config"].pop("refractory_timing", None)
 
 
 # -- round trips ----------------------------------------------------------
@@ -108,8 +110,10 @@ def test_file_is_plain_data(tmp_path, net):
     with np.load(path, allow_pickle=False) as data:
         header = json.loads(str(data[HEADER_KEY]))
         assert set(data.files) == {HEADER_KEY, "W_in", "xi_in", "lam", "xi_out", "W_out"}
-    assert header["schema_version"] == SCHEMA_VERSION == 2
+    assert header["schema_version"] == SCHEMA_VERSION == 3
     assert header[HEADER_DIGEST_KEY] == header_digest(header)
+    assert header["model"] == net.model.to_dict()  # the neuron model: equations, parameters, settings
+    assert header["model"]["equations"].startswith("dv/dt = (I - v) / tau_m : 1 (unless refractory)")
 
 
 def test_header_digest_covers_every_field_and_type():
@@ -128,7 +132,7 @@ def test_header_digest_covers_every_field_and_type():
 
 
 def test_shipped_models_are_protected():
-    """Every shipped model has a schema-2 header with a digest and loads without a warning."""
+    """Every shipped model has a header with a digest (schema 2 or later) and loads without a warning."""
     names = list(available_models())
     assert names
     for name in names:
@@ -137,7 +141,7 @@ def test_shipped_models_are_protected():
             load(name)
         path = shipped_file(name)
         header = _read_header(path)
-        assert header["schema_version"] == SCHEMA_VERSION, name
+        assert header["schema_version"] in (2, SCHEMA_VERSION), name
         assert header[HEADER_DIGEST_KEY] == header_digest(header), name
 
 
@@ -167,10 +171,11 @@ def test_schema_1_header_digest_is_verified_when_present(tmp_path, net):
         load(path)
 
 
-def test_schema_2_without_header_digest_refused(tmp_path, net):
+@pytest.mark.parametrize("version", [2, 3])
+def test_schema_2_and_3_without_header_digest_refused(tmp_path, net, version):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h.pop(HEADER_DIGEST_KEY))
-    with pytest.raises(BrianModesError, match="has no header_digest although its schema version is 2"):
+    _rewrite(path, edit_header=lambda h: (h.pop(HEADER_DIGEST_KEY), h.update(schema_version=version)))
+    with pytest.raises(BrianModesError, match=f"has no header_digest although its schema version is {version}"):
         load(path)
 
 
@@ -186,6 +191,130 @@ def test_newer_schema_refused(tmp_path, net):
     _rewrite(path, edit_header=lambda h: h.update(schema_version=99))
     with pytest.raises(BrianModesError, match="upgrade brianmodes"):
         load(path)
+
+
+# -- schema versions 1 and 2 (no neuron model in the header) -------------------------------
+
+LEGACY_CONFIG = ("N", "P", "N_in", "N_out", "parametrization", "neuron", "filter", "readout", "discretization",
+                 "dt", "tau_s", "tau_m", "tau_d", "tau_r", "v_th", "t_ref")
+
+
+def _write_old_file(path, net, version):
+    """A file as brianmodes wrote it with schema version 2 (version 1: without the header digest)."""
+    from brianmodes.io import SCHEMA, write_npz_atomic
+
+    config = {k: v for k, v in net.config().items() if k in LEGACY_CONFIG}
+    write_npz_atomic(path, net.params, {"schema": SCHEMA, "schema_version": 2, "config": config,
+                                        "metadata": net.metadata})
+    if version == 1:
+        _rewrite(path, edit_header=_as_version_1)
+    return path
+
+
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("kw", [dict(), dict(discretization="published", filter="single", t_ref="4 ms"),
+                                dict(neuron="tanh", parametrization="full", P=20, readout="max")])
+def test_schema_1_and_2_files_load_to_identical_networks(tmp_path, kw, version):
+    from brianmodes import simulate
+
+    net = ModeNetwork(**{**dict(N=20, P=3, N_in=4, N_out=2, readout="per_step", seed=1), **kw},
+                      metadata={"task": {"name": "context"}})
+    path = _write_old_file(tmp_path / "old.npz", net, version)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if version == 1 else "error")
+        old = load(path)
+    assert_same_network(old, net)
+    assert old.config()["refractory_timing"] == "steps"
+    assert old.model.to_dict() == net.model.to_dict()
+    x = np.random.default_rng(0).normal(size=(30, 2, 4)) + 0.5
+    np.testing.assert_array_equal(simulate(old, x, dtype=np.float64).outputs,
+                                  simulate(net, x, dtype=np.float64).outputs)
+    save(old, path)  # written again: the current schema, the same network
+    assert _read_header(path)["schema_version"] == SCHEMA_VERSION
+    assert_same_network(load(path), net)
+
+
+def test_shipped_schema_2_model_is_the_network_its_config_names():
+    name = next(iter(available_models()))
+    assert _read_header(shipped_file(name))["schema_version"] == 2
+    net = load(name)
+    header = _read_header(shipped_file(name))
+    rebuilt = ModeNetwork(**header["config"], params=net.params)
+    assert_same_network(ModeNetwork(**header["config"], params=net.params, metadata=net.metadata), net)
+    assert rebuilt.model.to_dict() == net.model.to_dict()
+
+
+def test_schema_1_and_2_configs_are_those_of_brianmodes_0_1(tmp_path, net):
+    path = _write_old_file(tmp_path / "old.npz", net, 2)
+    _rewrite(path, edit_header=lambda h: h["config"].update(refractory_timing="steps"), seal=True)
+    with pytest.raises(BrianModesError, match="unknown field\\(s\\) refractory_timing"):
+        load(path)
+    _rewrite(path, edit_header=lambda h: (h["config"].pop("refractory_timing"),
+                                          h["config"].update(neuron="adaptive_lif")), seal=True)
+    with pytest.raises(BrianModesError, match="neuron must be 'lif' or 'tanh'"):
+        load(path)
+
+
+# -- schema version 3: the neuron model in the header -------------------------------------------
+
+def _model_network(**kw):
+    from brianmodes.neurons import Parameter, adaptive_lif
+
+    model = adaptive_lif("double-ema", tau_a="150 ms", beta=0.2, per_neuron=("v_th", "tau_m"),
+                         trainable=("tau_m", "beta"))
+    model = model.with_parameters(tau_s=Parameter(np.linspace(0.008, 0.012, 20), per_neuron=True))
+    net = ModeNetwork(N=20, P=3, N_in=4, N_out=2, readout="per_step", neuron=model, seed=2, dt="1 ms",
+                      metadata={"note": "adaptive"}, **kw)
+    net.params["log_tau_m"] += np.linspace(-0.3, 0.3, 20)  # trained: heterogeneous
+    net.params["beta"] += 0.05
+    return net
+
+
+def test_round_trip_of_a_neuron_model_with_trained_parameters(tmp_path):
+    from brianmodes import simulate
+
+    net = _model_network()
+    assert set(net.params) == {"W_in", "xi_in", "lam", "xi_out", "W_out", "log_tau_m", "beta"}
+    path = save(net, tmp_path / "adaptive.npz")
+    header = _read_header(path)
+    assert header["config"]["neuron"]["parameters"]["tau_m"]["value"] is None  # in the arrays
+    assert header["model"]["parameters"]["tau_m"]["value"] == list(np.exp(net.params["log_tau_m"]))
+    assert header["model"]["parameters"]["tau_s"]["value"] == list(np.linspace(0.008, 0.012, 20))
+    assert "da/dt = -a / tau_a : 1" in header["model"]["equations"]
+    back = load(path)
+    assert_same_network(back, net)
+    assert back.model.to_dict() == net.model.to_dict()
+    x = np.random.default_rng(0).normal(size=(40, 2, 4)) + 0.5
+    a, b = (simulate(n, x, record=("s",), dtype=np.float64) for n in (net, back))
+    assert a.spikes.sum() > 0
+    np.testing.assert_array_equal(a.spikes, b.spikes)
+    np.testing.assert_array_equal(a.outputs, b.outputs)
+
+
+def test_edited_neuron_model_refused(tmp_path):
+    net = _model_network()
+    path = save(net, tmp_path / "adaptive.npz")
+    edit = lambda h: h["model"].update(equations=h["model"]["equations"].replace("tau_a", "tau_m"))  # noqa: E731
+    _rewrite(path, edit_header=edit)
+    with pytest.raises(BrianModesError, match="header does not match its checksum"):
+        load(path)
+    _rewrite(path, edit_header=lambda h: h["model"].update(threshold="v > 2"), seal=True)
+    with pytest.raises(BrianModesError, match="neuron model in the header is not the one its configuration builds"):
+        load(path)
+    _rewrite(path, edit_header=lambda h: h["config"]["neuron"].update(threshold="v >"), seal=True)
+    with pytest.raises(BrianModesError, match="invalid model: .*threshold"):
+        load(path)
+    _rewrite(path, edit_header=lambda h: h["config"]["neuron"]["parameters"]["tau_a"].update(value=None), seal=True)
+    with pytest.raises(BrianModesError, match="parameter 'tau_a' has no value"):
+        load(path)
+
+
+def test_float32_clock_network_round_trip(tmp_path, net):
+    published = ModeNetwork.from_arrays(**net.params, filter="double-ema", readout="per_step",
+                                        discretization="published", refractory_timing="float32")
+    back = load(save(published, tmp_path / "f32.npz"))
+    assert back.refractory_timing == "float32" and back.model.refractory_timing == "float32"
+    assert_same_network(back, published)
 
 
 # -- edited files ------------------------------------------------------------

@@ -120,3 +120,96 @@ def test_copy_is_deep():
     other.params["lam"][:] = 0
     other.metadata["a"].append(2)
     assert np.all(net.lam != 0) and net.metadata == {"a": [1]}
+
+
+# -- the neuron model --------------------------------------------------------------------------
+
+def test_settings_name_a_built_in_model():
+    from brianmodes.neurons import lif, published_lif
+
+    net = ModeNetwork(N=10, P=2, N_in=3, N_out=1, filter="single", tau_m="15 ms")
+    assert net.model.name == "lif-single" and net.model.parameters["tau_m"].value == 0.015
+    assert net.model.structure_key() == lif("single").structure_key()
+    assert net.model is ModeNetwork(N=20, P=1, N_in=3, N_out=1, filter="single", tau_m="15 ms").model  # shared
+    pub = ModeNetwork.from_arrays(**net.params, filter="double-ema", discretization="published",
+                                  refractory_timing="float32")
+    assert pub.model.structure_key() == published_lif("double-ema", refractory_timing="float32").structure_key()
+    assert pub.config()["refractory_timing"] == "float32" and pub.refractory_timing == "float32"
+    assert ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron="published_lif").discretization == "published"
+    assert ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron="adaptive_lif").model.name == "adaptive-lif-current-double"
+    assert ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron="tanh").model.spiking is False
+
+
+def test_a_given_model_and_its_trained_arrays():
+    from brianmodes.neurons import Parameter, adaptive_lif
+
+    model = adaptive_lif("single", per_neuron=("v_th", "tau_m"), trainable=("tau_m", "tau_a", "beta"),
+                         tau_a="100 ms")
+    net = ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=model, dt="1 ms", seed=0)
+    assert list(net.params)[5:] == ["log_tau_m", "log_tau_a", "beta"]
+    assert net.params["log_tau_m"].shape == (10,) and net.params["log_tau_a"].shape == ()
+    np.testing.assert_allclose(net.neuron_values()["tau_m"], 0.02)
+    net.params["log_tau_m"][:] = np.log(np.linspace(0.01, 0.03, 10))
+    np.testing.assert_allclose(net.model.parameters["tau_m"].value, np.linspace(0.01, 0.03, 10))
+    assert net.tau_m is None and net.tau_s == 0.01 and net.t_ref == 0.01 and net.n_ref == 10
+    assert (net.neuron, net.filter, net.discretization, net.dt) == ("adaptive-lif-current-single", None, None, 0.001)
+    assert "neuron model 'adaptive-lif-current-single' (continuous; trained: tau_m, tau_a, beta)" in repr(net)
+    config = net.config()
+    assert set(config) == {"N", "P", "N_in", "N_out", "parametrization", "neuron", "readout", "dt"}
+    assert config["neuron"]["parameters"]["tau_m"]["value"] is None  # trained values are arrays
+    import json
+
+    again = ModeNetwork(**json.loads(json.dumps(config)), params=net.params)
+    assert again.config() == config and again.model.to_dict() == net.model.to_dict()
+    other = net.copy()
+    other.params["log_tau_m"][:] = 0
+    assert net.params["log_tau_m"][0] != 0 and other.model.parameters["tau_m"].value[0] == 1.0
+    # fixed per-neuron values and bounds
+    fixed = model.with_parameters(tau_s=Parameter(np.full(10, 0.012), per_neuron=True))
+    assert ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=fixed).model.parameters["tau_s"].value.shape == (10,)
+    sq = model.with_parameters(beta=Parameter(0.25, trainable=True, bound="nonnegative"))
+    assert ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=sq).params["sqrt_beta"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"neuron": "izhikevich"}, "neuron must be one of lif, tanh, adaptive_lif, published_lif or a NeuronModel"),
+    ({"refractory_timing": "float32"}, "needs neuron='lif' and discretization='published'"),
+    ({"refractory_timing": "float64", "discretization": "published"}, "refractory_timing must be one of"),
+    ({"neuron": "adaptive_lif", "discretization": "published"}, "published discretization exists for neuron='lif'"),
+    ({"neuron": "published_lif", "discretization": "brian2"}, "is the published discretization"),
+    ({"discretization": "euler"}, "discretization must be one of"),
+])
+def test_bad_neuron_settings_are_refused(kwargs, message):
+    with pytest.raises(BrianModesError, match=message):
+        ModeNetwork(N=10, P=2, N_in=3, N_out=1, **kwargs)
+
+
+def test_a_given_model_takes_no_built_in_settings():
+    from brianmodes.neurons import Parameter, lif
+
+    model = lif("double", trainable=("tau_m",))
+    with pytest.raises(BrianModesError, match="filter, tau_m set up a built-in neuron given by name"):
+        ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=model, filter="single", tau_m=0.01)
+    with pytest.raises(BrianModesError, match="holds 3 values for 10 neurons"):
+        ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=model.with_parameters(tau_s=Parameter(np.ones(3) * 0.01)))
+    with pytest.raises(BrianModesError, match="log_tau_m must have shape \\(\\) "):
+        ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=model,
+                    params={**ModeNetwork(N=10, P=2, N_in=3, N_out=1).params, "log_tau_m": np.zeros(10)})
+    unbounded = lif("double").with_parameters(tau_m=Parameter(0.02, trainable=True))  # no bound: its own name
+    assert "tau_m" in ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=unbounded).params
+    from brianmodes.neurons import NeuronModel
+
+    clash = NeuronModel(statements="x = exp(-dt/W)*x + I_in + I_rec\nr = tanh(x)", input="x",
+                        parameters={"W": Parameter(0.02, trainable=True)})
+    with pytest.raises(BrianModesError, match="array 'W' of the neuron model has the name of a weight"):
+        ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=clash)
+
+
+def test_with_config_changes_settings_and_keeps_arrays():
+    net = ModeNetwork(N=10, P=2, N_in=3, N_out=1, seed=0, metadata={"a": 1})
+    other = net.with_config(discretization="published", filter="single")
+    assert other.model.name == "published-lif-single" and other.metadata == {"a": 1}
+    for name in net.params:
+        np.testing.assert_array_equal(other.params[name], net.params[name])
+    with pytest.raises(AttributeError):
+        net.discretization = "published"  # the model follows the settings: change them with with_config

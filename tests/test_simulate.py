@@ -1,4 +1,6 @@
-"""The fast simulator against a plain step-by-step transcription of SPEC 1.1."""
+"""The simulator against plain step-by-step transcriptions: of SPEC 1.1 (the published update),
+of the continuous-time LIF integrated as Brian2 integrates it (the ``brian2`` discretization),
+and of the tanh rate unit. They are written out here independently of the derived engine."""
 
 import math
 
@@ -43,12 +45,75 @@ def transcription(net, x):
     return out
 
 
+def transcription_brian2(net, x):
+    """The LIF equations of brianmodes.brian.equations, one Brian2 time step after another.
+
+    Exponential Euler (each variable's linear equation solved exactly over the step with the
+    others held), in Brian2's schedule: state update from the previous step's values (v held
+    while refractory), threshold (``v > v_th and not_refractory``), input jumps (the synapses
+    slot), reset (which also makes the filter jump); a neuron integrates again at step t when
+    ``t - lastspike >= t_ref / dt``.
+    """
+    dt = net.dt
+    a_s, a_m = math.exp(-dt / net.tau_s), math.exp(-dt / net.tau_m)
+    a_d, a_r = math.exp(-dt / net.tau_d), math.exp(-dt / net.tau_r)
+    W, W_in, W_out = net.W, net.W_in, net.W_out
+    T, B, _ = x.shape
+    I, v, r, h = (np.zeros((B, net.N)) for _ in range(4))
+    lastspike = np.full((B, net.N), -10 ** 9)
+    out = {"s": [], "v": [], "I": [], "r": [], "h": []}
+    for t in range(T):
+        not_refractory = t - lastspike >= net.n_ref
+        I_rec = r @ W.T  # r of the previous step
+        v_new = np.where(not_refractory, a_m * v + (1 - a_m) * I, v)
+        I_new = a_s * I + net.tau_s * (1 - a_s) / dt * I_rec  # dI/dt = -I/tau_s + I_rec/dt_model
+        if net.filter == "double":  # dh/dt = -h/tau_r; dr/dt = h - r/tau_d
+            h_new, r_new = a_r * h, a_d * r + net.tau_d * (1 - a_d) * h
+        elif net.filter == "double-ema":  # dr/dt = (h - r)/tau_d
+            h_new, r_new = a_r * h, a_d * r + (1 - a_d) * h
+        else:  # dr/dt = -r/tau_d
+            h_new, r_new = h, a_d * r
+        v, I, r, h = v_new, I_new, r_new, h_new
+        s = (v > net.v_th) & not_refractory
+        I = I + x[t] @ W_in.T
+        v = np.where(s, 0.0, v)
+        if net.filter == "double":
+            h = h + s * dt / (net.tau_d * net.tau_r)
+        elif net.filter == "double-ema":
+            h = h + s * 1.0
+        else:
+            r = r + s * dt / net.tau_d
+        lastspike = np.where(s, t, lastspike)
+        for name, value in (("s", s), ("v", v), ("I", I), ("r", r), ("h", h)):
+            out[name].append(value)
+    out = {k: np.array(v) for k, v in out.items()}
+    out["y"] = out["r"].max(axis=0) @ W_out.T if net.readout == "max" else out["r"] @ W_out.T
+    return out
+
+
+def transcription_tanh(net, x):
+    """The tanh rate unit: x <- a_m x + (1 - a_m)(W_in u + W r), r = tanh(x)."""
+    a_m = math.exp(-net.dt / net.tau_m)
+    T, B, _ = x.shape
+    state, r = np.zeros((B, net.N)), np.zeros((B, net.N))
+    rs = []
+    for t in range(T):
+        state = a_m * state + (1 - a_m) * (x[t] @ net.W_in.T + r @ net.W.T)
+        r = np.tanh(state)
+        rs.append(r)
+    rs = np.array(rs)
+    return {"r": rs, "y": rs.max(axis=0) @ net.W_out.T if net.readout == "max" else rs @ net.W_out.T}
+
+
 def _random_case(seed, **kw):
     rng = np.random.default_rng(seed)
     kw.setdefault("discretization", "published")
     net = ModeNetwork(N=40, P=4, N_in=6, N_out=3, seed=seed, **kw)
     net.params["W_in"] *= 3
-    net.params["lam"] *= 5
+    if "lam" in net.params:
+        net.params["lam"] *= 5
+    else:
+        net.params["W"] *= 2
     x = (rng.random((120, 5, 6)) < 0.4).astype(float)
     return net, x
 
@@ -66,6 +131,32 @@ def test_engine_equals_transcription(filter, readout, t_ref):
         np.testing.assert_allclose(res.traces[name], ref[name], rtol=0, atol=1e-12)
     np.testing.assert_allclose(res.outputs, ref["y"], rtol=0, atol=1e-12)
     np.testing.assert_array_equal(res.spike_count, ref["s"].sum(axis=0))
+
+
+@pytest.mark.parametrize("filter", ["single", "double", "double-ema"])
+@pytest.mark.parametrize("readout", ["max", "per_step"])
+@pytest.mark.parametrize("t_ref", [10e-3, 0.0, 2e-3])
+def test_brian2_discretization_equals_transcription(filter, readout, t_ref):
+    net, x = _random_case(3, filter=filter, readout=readout, t_ref=t_ref, discretization="brian2")
+    ref = transcription_brian2(net, x)
+    names = ("s", "v", "I", "r") + (("h",) if filter != "single" else ())
+    res = simulate(net, x, record=names, dtype=np.float64)
+    assert ref["s"].sum() > 100
+    np.testing.assert_array_equal(res.spikes, ref["s"])
+    for name in names[1:]:
+        np.testing.assert_allclose(res.traces[name], ref[name], rtol=0, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(res.outputs, ref["y"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(res.spike_count, ref["s"].sum(axis=0))
+
+
+@pytest.mark.parametrize("readout", ["max", "per_step"])
+@pytest.mark.parametrize("parametrization", ["modes", "full"])
+def test_tanh_unit_equals_transcription(readout, parametrization):
+    net, x = _random_case(4, neuron="tanh", readout=readout, parametrization=parametrization)
+    ref = transcription_tanh(net, x)
+    res = simulate(net, x, record=("r",), dtype=np.float64)
+    np.testing.assert_allclose(res.r, ref["r"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.outputs, ref["y"], rtol=0, atol=1e-12)
 
 
 def test_refractory_period_is_five_silent_steps():

@@ -111,6 +111,22 @@ def test_checkpoint_records_blas_threads_and_a_resume_under_others_warns(tmp_pat
         Trainer(n_batches=4, batch_size=8, progress=False, checkpoint=ckpt).fit(_small()[1], task, resume=True)
 
 
+def test_checkpoint_written_before_the_neuron_model_resumes(tmp_path):
+    """A checkpoint of schema 2 names the network without refractory_timing: it still resumes."""
+    from test_io import _rewrite
+
+    task, straight = _small()
+    Trainer(n_batches=4, batch_size=8, progress=False, seed=1).fit(straight, task)
+    ckpt = tmp_path / "ckpt.npz"
+    Trainer(n_batches=2, batch_size=8, progress=False, seed=1, checkpoint=ckpt).fit(_small()[1], task)
+    _rewrite(ckpt, edit_header=lambda h: (h["network"].pop("refractory_timing"), h.update(schema_version=2)),
+             seal=True)
+    fresh = _small()[1]
+    Trainer(n_batches=4, batch_size=8, progress=False, seed=1, checkpoint=ckpt).fit(fresh, task, resume=True)
+    for name in straight.params:
+        np.testing.assert_array_equal(fresh.params[name], straight.params[name])
+
+
 def test_checkpoint_of_other_network_refused(tmp_path):
     task, net = _small()
     ckpt = tmp_path / "ckpt.npz"
@@ -180,3 +196,36 @@ def test_frozen_arrays_stay_unchanged():
     assert not np.array_equal(net.lam, before["lam"])
     with pytest.raises(BrianModesError, match="cannot freeze W"):
         Trainer(n_batches=1, progress=False, frozen=("W",)).fit(net, task)
+
+
+def _heterogeneous():
+    from brianmodes.neurons import adaptive_lif
+
+    task = make_task("digits", n_steps=20)
+    model = adaptive_lif("double", per_neuron=("v_th", "tau_m"), trainable=("tau_m", "tau_a", "beta"))
+    return task, task.make_network(N=30, P=2, seed=0, neuron=model)
+
+
+def test_trainable_neuron_parameters_train_freeze_and_resume(tmp_path):
+    """Per-neuron time constants are arrays like the weights: Adam moves them (log_tau_m keeps
+    them positive), freezing holds them, a checkpoint resumes them bit for bit."""
+    task, net = _heterogeneous()
+    before = {k: v.copy() for k, v in net.params.items()}
+    Trainer(n_batches=6, batch_size=8, lr=1e-2, progress=False, seed=2).fit(net, task)
+    assert not np.array_equal(net.params["log_tau_m"], before["log_tau_m"])
+    assert len(np.unique(net.params["log_tau_m"])) > 1  # heterogeneous after training
+    assert np.all(net.neuron_values()["tau_m"] > 0) and net.params["log_tau_a"].shape == ()
+    assert not np.array_equal(net.params["beta"], before["beta"])
+    _, frozen = _heterogeneous()
+    Trainer(n_batches=3, batch_size=8, progress=False, frozen=("log_tau_m", "log_tau_a")).fit(frozen, task)
+    np.testing.assert_array_equal(frozen.params["log_tau_m"], before["log_tau_m"])
+    np.testing.assert_array_equal(frozen.params["log_tau_a"], before["log_tau_a"])
+    ckpt = tmp_path / "ckpt.npz"
+    _, resumed = _heterogeneous()
+    Trainer(n_batches=3, batch_size=8, lr=1e-2, progress=False, seed=2, checkpoint=ckpt,
+            checkpoint_every=3).fit(resumed, task)
+    _, fresh = _heterogeneous()
+    Trainer(n_batches=6, batch_size=8, lr=1e-2, progress=False, seed=2, checkpoint=ckpt,
+            checkpoint_every=3).fit(fresh, task, resume=True)
+    for name in net.params:
+        np.testing.assert_array_equal(fresh.params[name], net.params[name])

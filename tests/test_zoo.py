@@ -45,6 +45,7 @@ def test_shipped_models_have_cards():
         net = load(name)
         assert card["name"] == name
         assert card["config"] == net.config()
+        assert card["neuron_model"] == net.model.to_dict()  # the equations the model runs
         for key in ("description", "task", "data", "training_command", "zoo_command", "metrics_held_out",
                     "trained"):
             assert card[key], (name, key)
@@ -68,7 +69,8 @@ def _strings(value):
 def test_no_machine_paths_in_cards_or_models(name):
     card, metadata = available_models()[name], load(name).metadata
     assert "data_dir" not in metadata["task"]
-    for text in [*_strings(card), *_strings(metadata)]:
+    described = {k: v for k, v in card.items() if k != "neuron_model"}  # equations: '/' divides there
+    for text in [*_strings(described), *_strings(metadata)]:
         for word in text.split():
             assert not word.startswith(("/", "~", "..", "runs/")) and "/tmp" not in word, (name, text)
     words = card["training_command"].split()

@@ -7,6 +7,8 @@ the models' metadata are written without machine paths: ``--out NAME`` and
 
     python tools/make_zoo.py NAME=NAME/model.npz ... [--data-dir MNIST_DIR]   add or refresh models
     python tools/make_zoo.py --index                                          only rewrite models/README.md
+    python tools/make_zoo.py --cards                                          refresh the cards' configuration
+                                                                              and neuron model (no re-evaluation)
 
 The index table is generated from the cards; tests/test_zoo.py checks that it matches them.
 """
@@ -110,6 +112,7 @@ def make_card(name, net, metrics):
         "name": name,
         "description": description,
         "config": net.config(),
+        "neuron_model": net.model.to_dict(),
         "task": net.metadata["task"],
         "data": DATA.get(task, f"the {task} task's held-out trials"),
         "training_command": net.metadata.get("command"),
@@ -171,14 +174,30 @@ def add_model(name, path, data_dir=None, folder=SOURCE_MODELS):
     return metrics
 
 
+def refresh_cards(folder=SOURCE_MODELS):
+    """Rewrite each card's ``config`` and ``neuron_model`` from its model file, nothing else."""
+    for name, card in shipped_cards(folder).items():
+        net = load(Path(folder) / f"{name}.npz")
+        fresh = {}
+        for key, value in card.items():
+            fresh[key] = value
+            if key == "config":
+                fresh["config"], fresh["neuron_model"] = net.config(), net.model.to_dict()
+        (Path(folder) / f"{name}.json").write_text(json.dumps(fresh, indent=2) + "\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", help="NAME=PATH of a trained model")
     parser.add_argument("--data-dir", help="MNIST folder, for mnist models")
     parser.add_argument("--index", action="store_true", help="only rewrite models/README.md from the cards")
+    parser.add_argument("--cards", action="store_true",
+                        help="refresh the cards' configuration and neuron model from the model files")
     args = parser.parse_args(argv)
-    if not args.models and not args.index:
-        parser.error("give NAME=PATH models to add, or --index")
+    if not args.models and not args.index and not args.cards:
+        parser.error("give NAME=PATH models to add, --cards or --index")
+    if args.cards:
+        refresh_cards()
     for item in args.models:
         name, eq, path = item.partition("=")
         if not eq or not name or not path:

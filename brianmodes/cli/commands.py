@@ -84,7 +84,8 @@ def cmd_train(args):
 
     task = _task_from_args(args)
     net_kwargs = {"parametrization": args.parametrization, "neuron": args.neuron,
-                  "discretization": args.discretization, **_constants(args)}
+                  "discretization": args.discretization, "refractory_timing": args.refractory_timing,
+                  **_constants(args)}
     if args.filter:
         net_kwargs["filter"] = args.filter
     net = task.make_network(N=args.N, P=args.P, seed=args.seed, **net_kwargs)
@@ -148,8 +149,8 @@ def cmd_evaluate(args):
 
         check_toolchain(args.device)
 
-        if net.discretization != "brian2":
-            print(f"note: this model was trained with the {net.discretization!r} discretization; "
+        if net.model.kind != "continuous":
+            print(f"note: this model was trained with the {net.discretization or 'discrete'!r} update; "
                   "Brian2 simulates the continuous-time equations (discretization 'brian2')", file=sys.stderr)
         metrics = evaluate_brian2(net, task, device=args.device, n_trials=args.trials, batch_size=args.batch_size,
                                   seed=args.seed, recurrence=args.recurrence, progress=not args.json)
@@ -294,11 +295,15 @@ def cmd_sweep(args):
 def cmd_info(args):
     from ..io import load
 
+    from ..neurons.serialize import model_text
+
     net = load(args.model)
     if args.json:
-        print(json.dumps({"config": net.config(), "metadata": net.metadata}, indent=2))
+        print(json.dumps({"config": net.config(), "model": net.model.to_dict(), "metadata": net.metadata},
+                         indent=2))
         return 0
     print(net)
+    print(model_text(net.model))
     meta = net.metadata
     if meta.get("task"):
         print("task:", json.dumps(meta["task"]))
@@ -340,7 +345,7 @@ def cmd_import(args):
             task_config["data_dir"] = str(Path(args.data_dir).resolve()) if args.data_dir else None
         metadata["task"] = task_config
     net = ModeNetwork.from_arrays(filter=args.filter, readout=args.readout, neuron=args.neuron,
-                                  discretization=args.discretization,
+                                  discretization=args.discretization, refractory_timing=args.refractory_timing,
                                   metadata=metadata, **arrays, **_constants(args))
     out = save(net, args.out)
     print(net)

@@ -59,7 +59,8 @@ def _positive_float(text):
 
 
 #: Settings of ``train`` that tell runs apart, in the order they appear in default folder names.
-RUN_NAME_SETTINGS = ("parametrization", "neuron", "filter", "discretization", "loss", "surrogate", "dtype",
+RUN_NAME_SETTINGS = ("parametrization", "neuron", "filter", "discretization", "refractory_timing", "loss",
+                     "surrogate", "dtype",
                      "batches", "batch_size", "lr", "clip", "rate_reg", "steps", "switch_prob",
                      "dt", "tau_s", "tau_m", "tau_d", "tau_r", "t_ref", "v_th")
 
@@ -75,7 +76,7 @@ def _add_constants(parser):
 
 def build_parser():
     """The argument parser (exposed for documentation and tests)."""
-    from ..network import DISCRETIZATIONS, FILTERS, NEURONS, PARAMETRIZATIONS, READOUTS
+    from ..network import DISCRETIZATIONS, FILTERS, NEURONS, PARAMETRIZATIONS, READOUTS, REFRACTORY_TIMINGS
     from ..tasks import TASKS
     from ..train import LOSSES, SURROGATES
 
@@ -92,10 +93,14 @@ def build_parser():
     train.add_argument("--P", type=_positive_int, default=3, help="modes (default 3)")
     train.add_argument("--parametrization", choices=PARAMETRIZATIONS, default="modes",
                        help="modes (low rank) or full (dense N x N baseline)")
-    train.add_argument("--neuron", choices=NEURONS, default="lif", help="lif (spiking) or tanh (rate baseline)")
+    train.add_argument("--neuron", choices=NEURONS, default="lif",
+                       help="lif (spiking), adaptive_lif (spike-frequency adaptation), published_lif (the "
+                            "authors' update) or tanh (rate baseline)")
     train.add_argument("--filter", choices=FILTERS, help="spike filter (default: the task's published one)")
     train.add_argument("--discretization", choices=DISCRETIZATIONS, default="brian2",
                        help="brian2 (default: runs in Brian2 spike for spike) or published (the authors' update)")
+    train.add_argument("--refractory-timing", choices=REFRACTORY_TIMINGS, default="steps",
+                       help="the published update's refractory clock: steps (exact) or float32 (the authors')")
     train.add_argument("--batches", type=_positive_int,
                        help="training budget in batches (default: " +
                             ", ".join(f"{k} {v.default_batches}" for k, v in TASKS.items()) + ")")
@@ -179,6 +184,7 @@ def build_parser():
     imp.add_argument("--readout", choices=READOUTS, default="max")
     imp.add_argument("--neuron", choices=NEURONS, default="lif")
     imp.add_argument("--discretization", choices=DISCRETIZATIONS, default="brian2")
+    imp.add_argument("--refractory-timing", choices=REFRACTORY_TIMINGS, default="steps")
     imp.add_argument("--task", choices=sorted(TASKS), help="the task the weights are for (enables evaluate)")
     imp.add_argument("--data-dir", help="MNIST folder (with --task mnist)")
     _add_constants(imp)

@@ -10,9 +10,10 @@ from ..errors import BrianModesError
 def filter_like_model(spikes, net):
     """Filter binned spikes ``(T, B, N)`` (at the model's dt) exactly as the network filters its own.
 
-    Uses the network's filter and discretization, so that for a model's
-    spikes the result equals the simulator's r; for recorded spikes it gives
-    the activity the model would see.
+    Runs the statements of the network's neuron model that make its activity
+    from its spikes (:func:`brianmodes.neurons.activity.filter_spikes`), so
+    that for a model's spikes the result equals the simulator's r; for
+    recorded spikes it gives the activity the model would see.
 
     Examples
     --------
@@ -24,29 +25,13 @@ def filter_like_model(spikes, net):
     >>> bool(r[:11, 0, 0].max() == 0 and r[20, 0, 0] > 0)
     True
     """
-    from ..simulate import engine_constants
+    from ..neurons.activity import filter_spikes
+    from ..neurons.run import engine_for
 
     s = np.asarray(spikes, dtype=float)
     if s.ndim != 3:
         raise BrianModesError(f"spikes must be (T, B, N) at the model's dt, got shape {s.shape}")
-    c = engine_constants(net)
-    r, h = np.zeros(s.shape[1:]), np.zeros(s.shape[1:])
-    out = np.empty_like(s)
-    double = c.filter != "single"
-    for t in range(s.shape[0]):
-        if c.discretization == "brian2":  # decay with the old h, then the jump from this step's spikes
-            r = c.a_d * r + (c.c_r * h if double else c.c_r * s[t])
-            if double:
-                h = c.a_r * h + c.c_h * s[t]
-        else:  # published: driven by the previous step's spikes
-            s_prev = s[t - 1] if t > 0 else 0.0
-            if double:
-                h = c.a_r * h + c.c_h * s_prev
-                r = c.a_d * r + c.c_r * h
-            else:
-                r = c.a_d * r + c.c_r * s_prev
-        out[t] = r
-    return out
+    return filter_spikes(engine_for(net), s, net.neuron_values())
 
 
 def gaussian_rates(spikes, dt, sigma):

@@ -7,12 +7,15 @@
 - :func:`published_lif`: the authors' discrete-time update (SPEC 1.1), with
   an exact step mask or their float32 clock (SPEC 1.4);
 - :func:`tanh_rate`: the tanh rate unit of the baseline (no spikes);
-- :func:`from_network`: the model a :class:`~brianmodes.ModeNetwork` runs today.
+- :func:`network_model`: the built-in a network's settings name;
+- :func:`from_network`: the model a :class:`~brianmodes.ModeNetwork` runs.
 
 Times are in seconds (or Brian2 quantities, or strings like ``"20 ms"``).
 """
 
 from __future__ import annotations
+
+import functools
 
 from ..errors import BrianModesError
 from .model import NeuronModel
@@ -199,12 +202,55 @@ def get_model(model, **options):
     return BUILTINS[model](**options)
 
 
-def from_network(net, refractory_timing="steps"):
-    """The neuron model a :class:`~brianmodes.ModeNetwork` runs with today's engine.
+@functools.lru_cache(maxsize=128)  # one model object per setting: networks and their copies share it
+def network_model(neuron="lif", filter="double", discretization="brian2", refractory_timing="steps", *, dt=2e-3,
+                  tau_s=10e-3, tau_m=20e-3, tau_d=30e-3, tau_r=2e-3, v_th=1.0, t_ref=10e-3):
+    """The built-in model that a network's settings name (``ModeNetwork(neuron='lif', filter=...)``).
 
-    ``discretization='brian2'``: :func:`lif`; ``'published'``:
-    :func:`published_lif`; ``neuron='tanh'``: :func:`tanh_rate`; with the
-    network's constants (``dt_model`` is the network's dt).
+    Parameters
+    ----------
+    neuron : {'lif', 'adaptive_lif', 'published_lif', 'tanh'}
+    filter : {'double', 'double-ema', 'single'}
+    discretization : {'brian2', 'published'}
+        ``brian2``: the continuous-time model, integrated as Brian2 integrates
+        it; ``published``: the authors' discrete-time update (SPEC 1.1).
+    refractory_timing : {'steps', 'float32'}
+        The published update's refractory clock.
+    dt : float
+        The network's time step: ``dt_model`` of the continuous models.
+    tau_s, tau_m, tau_d, tau_r, v_th, t_ref : float
+
+    Examples
+    --------
+    >>> network_model("lif", "double-ema", "published", "float32").name
+    'published-lif-double-ema'
+    >>> network_model("adaptive_lif", "single").name
+    'adaptive-lif-current-single'
+    """
+    taus = dict(tau_s=tau_s, tau_m=tau_m, tau_d=tau_d, tau_r=tau_r, v_th=v_th, t_ref=t_ref)
+    if neuron == "published_lif":
+        neuron, discretization = "lif", "published"
+    if neuron not in BUILTINS:
+        raise BrianModesError(f"neuron must be one of {', '.join(BUILTINS)} or a NeuronModel; got {neuron!r}")
+    if discretization not in ("brian2", "published"):
+        raise BrianModesError(f"discretization must be one of brian2, published; got {discretization!r}")
+    if refractory_timing != "steps" and (neuron != "lif" or discretization != "published"):
+        raise BrianModesError("refractory_timing='float32' is the authors' clock of the published update: "
+                              "it needs neuron='lif' and discretization='published'")
+    if neuron == "tanh":
+        return tanh_rate(tau_m=tau_m)
+    if discretization == "published":
+        if neuron != "lif":
+            raise BrianModesError(f"the published discretization exists for neuron='lif' only, not {neuron!r}")
+        return published_lif(filter, refractory_timing=refractory_timing, **taus)
+    return BUILTINS[neuron](filter, dt_model=dt, **taus)
+
+
+def from_network(net, refractory_timing=None):
+    """The neuron model a :class:`~brianmodes.ModeNetwork` runs (its :attr:`~brianmodes.ModeNetwork.model`).
+
+    ``refractory_timing`` replaces the clock of a network on the published
+    update (``'steps'`` or ``'float32'``); None keeps the network's own.
 
     Examples
     --------
@@ -212,12 +258,9 @@ def from_network(net, refractory_timing="steps"):
     >>> from_network(ModeNetwork(N=5, P=1, N_in=2, N_out=1, filter="single")).name
     'lif-single'
     """
-    if net.neuron == "tanh":
-        return tanh_rate(tau_m=net.tau_m)
-    taus = dict(tau_s=net.tau_s, tau_m=net.tau_m, tau_d=net.tau_d, tau_r=net.tau_r, v_th=net.v_th,
-                t_ref=net.t_ref)
-    if net.discretization == "published":
-        return published_lif(net.filter, refractory_timing=refractory_timing, **taus)
-    if refractory_timing != "steps":
+    model = net.model
+    if refractory_timing is None or refractory_timing == model.refractory_timing:
+        return model
+    if model.kind != "discrete":
         raise BrianModesError("refractory_timing='float32' exists only for the published discretization")
-    return lif(net.filter, dt_model=net.dt, **taus)
+    return model.with_options(refractory_timing=refractory_timing)

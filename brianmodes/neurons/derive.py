@@ -27,7 +27,7 @@ from __future__ import annotations
 import sympy
 
 from ..errors import BrianModesError
-from .symbolic import INPUT, MASK, SPIKE, Select, check_derivative, parse, resolve_units, sym
+from .symbolic import INPUT, MASK, SPIKE, Select, brian2_parsing, check_derivative, parse, resolve_units, sym
 
 
 class Statement:
@@ -133,11 +133,13 @@ def _state_updates(model):
     from brian2 import Equations, StateUpdateMethod
     from brian2.equations.refractory import add_refractoriness
 
-    eqs = Equations(model.brian2_equations())
-    if model.refractory > 0:
-        eqs = add_refractoriness(eqs)
+    with brian2_parsing():
+        eqs = Equations(model.brian2_equations())
+        if model.refractory > 0:
+            eqs = add_refractoriness(eqs)
     try:
-        code = StateUpdateMethod.apply_stateupdater(eqs, {}, model.method)
+        with brian2_parsing():
+            code = StateUpdateMethod.apply_stateupdater(eqs, {}, model.method)
     except Exception as exc:
         raise BrianModesError(f"Brian2's {model.method!r} state updater cannot integrate model "
                               f"{model.name!r}: {exc}") from None

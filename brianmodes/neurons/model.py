@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..errors import BrianModesError
 from .parameters import as_parameter
-from .symbolic import INPUT, MASK, SPIKE, check_name, check_smooth, parse, resolve_units, sym
+from .symbolic import INPUT, MASK, SPIKE, brian2_parsing, check_name, check_smooth, parse, resolve_units, sym
 
 REFRACTORY_MODES = ("hold", "clamp")
 REFRACTORY_TIMINGS = ("steps", "float32")
@@ -158,7 +158,8 @@ class NeuronModel:
         from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER, SUBEXPRESSION
 
         try:
-            eqs = Equations(self.equations)
+            with brian2_parsing():
+                eqs = Equations(self.equations)
         except Exception as exc:
             raise BrianModesError(f"cannot read the equations of model {self.name!r}: {exc}") from None
         states, held, declared, exprs = [], [], [], {}
@@ -351,6 +352,27 @@ class NeuronModel:
             raise BrianModesError(f"model {self.name!r} has no parameter {unknown[0]!r}; "
                                   f"its parameters are {', '.join(self.parameters)}")
         return self._copy(parameters={**self.parameters, **changes})
+
+    def to_dict(self, values=True):
+        """The model as JSON data (see :mod:`brianmodes.neurons.serialize`); ``values=False`` leaves out
+        the values of trainable parameters.
+
+        Examples
+        --------
+        >>> from brianmodes.neurons import lif
+        >>> NeuronModel.from_dict(lif("double").to_dict()).structure_key() == lif("double").structure_key()
+        True
+        """
+        from .serialize import model_to_dict
+
+        return model_to_dict(self, values)
+
+    @classmethod
+    def from_dict(cls, description, values=None, where="the neuron model"):
+        """The model of a :meth:`to_dict` description; ``values`` supplies values left out of it."""
+        from .serialize import model_from_dict
+
+        return model_from_dict(description, values, where)
 
     def with_options(self, **changes):
         """A copy with constructor arguments replaced (``refractory_mode='hold'``, ...)."""

@@ -36,8 +36,8 @@ def _to_si(value, name=None):
     if isinstance(value, numbers.Real):
         return float(value), None
     array = np.asarray(value)
-    if array.ndim == 1 and np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array):
-        return array.astype(float), None
+    if array.ndim <= 1 and np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array):
+        return (float(array) if array.ndim == 0 else array.astype(float)), None
     raise BrianModesError(f"{what} must be a number, a 1-D array of numbers (one per neuron), "
                           f"a Brian2 quantity or a time string like '20 ms'; got {value!r}")
 
@@ -122,3 +122,40 @@ def as_parameter(name, spec):
     if not isinstance(spec, Parameter):
         spec = Parameter(spec)
     return spec.checked(name)
+
+
+class BoundParametrization:
+    """How a trained array ``u`` holds a bounded parameter: its name, the value it gives, the inverse.
+
+    The trainer (Adam, clipping, freezing, checkpoints) sees only ``u``, which
+    is unconstrained; the bound holds for every ``u``:
+
+    - no bound: ``value = u``, the array is called like the parameter;
+    - ``'positive'``: ``value = exp(u)``, the array is ``log_<name>``;
+    - ``'nonnegative'``: ``value = u**2``, the array is ``sqrt_<name>``.
+
+    Examples
+    --------
+    >>> p = BOUND_PARAMETRIZATIONS["positive"]
+    >>> p.array_name("tau_m"), float(p.value(p.stored(0.02)))
+    ('log_tau_m', 0.02)
+    >>> float(p.derivative(p.stored(0.02)))  # d value / d u
+    0.02
+    """
+
+    def __init__(self, prefix, value, stored, derivative):
+        self.prefix = prefix
+        self.value, self.stored, self.derivative = value, stored, derivative
+
+    def array_name(self, name):
+        """The name of the trained array of parameter ``name``."""
+        return self.prefix + name
+
+
+#: The parametrization of each bound (:data:`BOUNDS`).
+BOUND_PARAMETRIZATIONS = {
+    None: BoundParametrization("", lambda u: np.asarray(u, np.float64), lambda v: np.asarray(v, np.float64),
+                               lambda u: np.ones_like(np.asarray(u, np.float64))),
+    "positive": BoundParametrization("log_", np.exp, np.log, np.exp),
+    "nonnegative": BoundParametrization("sqrt_", np.square, np.sqrt, lambda u: 2.0 * np.asarray(u, np.float64)),
+}

@@ -1,9 +1,11 @@
-"""A :class:`~brianmodes.ModeNetwork` on the derived engine: simulate, loss and gradients.
+"""A :class:`~brianmodes.ModeNetwork` on the derived engine with another model or parameter values.
 
 The same signatures as :func:`brianmodes.simulate.simulate` and
-:func:`brianmodes.train.bptt.loss_and_grads`, with a ``model`` (the network's
-own by default, :func:`~brianmodes.neurons.from_network`) and ``params``
-(values of the model's parameters, e.g. trained per-neuron time constants).
+:func:`brianmodes.train.bptt.loss_and_grads` (which run the network's own
+model), with a ``model`` (a NeuronModel or a built-in name; default: the
+network's own) and ``params`` (values of the model's parameters, e.g.
+per-neuron time constants). Gradients are by parameter name (``tau_m``), not
+by the network's arrays (``log_tau_m``).
 """
 
 from __future__ import annotations
@@ -11,11 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BrianModesError
-from ..simulate import SimulationResult, check_inputs
-from ..train.bptt import StepResult
-from ..train.losses import get_loss
-from ..train.surrogates import get_surrogate
-from .builtins import from_network, get_model
+from .builtins import get_model
 from .engine import Engine
 
 
@@ -29,15 +27,14 @@ def engine_for(net, model=None):
     >>> engine_for(net).model.name, engine_for(net, "tanh").model.name
     ('published-lif-double', 'tanh')
     """
-    model = from_network(net) if model is None else get_model(model)
-    return Engine(model, net.dt)
+    return Engine(net.engine_model if model is None else get_model(model), net.dt)
 
 
-def _dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise BrianModesError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
+def _params(net, engine, params):
+    """The network's trained values when it runs its own model and no values are given."""
+    if params is None and engine.model is net.engine_model:
+        return net.neuron_values()
+    return params
 
 
 def simulate(net, inputs, record=("s", "r"), dtype=np.float32, *, model=None, params=None):
@@ -70,10 +67,12 @@ def simulate(net, inputs, record=("s", "r"), dtype=np.float32, *, model=None, pa
     >>> res.outputs.shape, res.spikes.shape
     ((40, 3, 1), (40, 3, 30))
     """
-    dtype = _dtype(dtype)
+    from ..simulate import SimulationResult, check_dtype, check_inputs
+
+    dtype = check_dtype(dtype)
     x = check_inputs(net, inputs, dtype)
     engine = engine_for(net, model)
-    fwd = engine.forward(net.params, x, readout=net.readout, record=record, params=params)
+    fwd = engine.forward(net.params, x, readout=net.readout, record=record, params=_params(net, engine, params))
     return SimulationResult(outputs=fwd["y"], dt=net.dt, n_steps=x.shape[0], traces=fwd["traces"],
                             spike_count=fwd["count"])
 
@@ -82,9 +81,9 @@ def loss_and_grads(net, inputs, targets, mask=None, *, model=None, params=None, 
                    surrogate="fast_sigmoid", rate_regularizer=None, dtype=np.float32, smooth=False):
     """Loss on a batch and the gradients of every weight and trainable neuron parameter.
 
-    As :func:`brianmodes.train.bptt.loss_and_grads`, on the derived engine;
-    ``grads`` also holds the gradients of the model's trainable parameters
-    (a per-neuron ``tau_m``: an (N,) array).
+    As :func:`brianmodes.train.bptt.loss_and_grads`, with another ``model``
+    or parameter values; ``grads`` holds the gradients of the model's
+    trainable parameters by name (a per-neuron ``tau_m``: an (N,) array).
 
     Examples
     --------
@@ -98,27 +97,13 @@ def loss_and_grads(net, inputs, targets, mask=None, *, model=None, params=None, 
     >>> sorted(step.grads), step.grads["tau_m"].shape
     (['W_in', 'W_out', 'lam', 'tau_m', 'xi_in', 'xi_out'], (30,))
     """
-    dtype = _dtype(dtype)
-    x = check_inputs(net, inputs, dtype)
-    if x.shape[0] < 2:
-        raise BrianModesError("training needs trials of at least 2 time steps")
-    sur = get_surrogate(surrogate)
+    from ..train.bptt import engine_step
+
     engine = engine_for(net, model)
-    spike_fn = sur.primitive if smooth else None
-    fwd = engine.forward(net.params, x, readout=net.readout, params=params, spike_fn=spike_fn, train=True)
-    task_loss, gy = get_loss(loss)(fwd["y"], targets, mask)
-    penalty, ds, rate = 0.0, None, None
-    if engine.model.spiking:
-        T, B = x.shape[:2]
-        count = fwd["s_sum"] if smooth else fwd["count"]
-        rate = float(count.sum() / (B * net.N * T * net.dt))
-        if rate_regularizer is not None:
-            penalty, ds = rate_regularizer(count, T, net.dt)
-    elif rate_regularizer is not None:
+    if not engine.model.spiking and rate_regularizer is not None:
         raise BrianModesError(f"model {engine.model.name!r} has no spikes: a rate regularizer does not apply")
-    grads = engine.backward(fwd, gy, sur, ds)
-    return StepResult(loss=task_loss + penalty, task_loss=task_loss, grads=grads, outputs=fwd["y"],
-                      rate_hz=rate, penalty=penalty)
+    return engine_step(net, inputs, targets, mask, engine=engine, params=_params(net, engine, params), loss=loss,
+                       surrogate=surrogate, rate_regularizer=rate_regularizer, dtype=dtype, smooth=smooth)
 
 
 __all__ = ["simulate", "loss_and_grads", "engine_for"]

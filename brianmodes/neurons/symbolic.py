@@ -16,7 +16,9 @@ Three functions stand for what sympy cannot say by itself:
 
 from __future__ import annotations
 
+import contextlib
 import keyword
+import warnings
 
 import sympy
 
@@ -117,6 +119,18 @@ def _normalize(expr):
     return expr.xreplace({s: sym(s.name) for s in expr.free_symbols})
 
 
+@contextlib.contextmanager
+def brian2_parsing():
+    """Brian2's parsers without the deprecation warnings of the libraries under them.
+
+    Brian2 2.9 calls pyparsing functions that newer pyparsing deprecates; the
+    warnings say nothing about the user's model (and break runs with ``-W error``).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
 def parse(text, where):
     """A Brian2 expression string as a sympy expression with the program's symbols.
 
@@ -130,7 +144,8 @@ def parse(text, where):
     if not isinstance(text, str) or not text.strip():
         raise BrianModesError(f"{where}: expected an expression, got {text!r}")
     try:
-        expr = str_to_sympy(text)
+        with brian2_parsing():
+            expr = str_to_sympy(text)
     except Exception as exc:  # Brian2 raises SyntaxError, ValueError, TypeError...
         raise BrianModesError(f"{where}: cannot read {text!r}: {exc}") from None
     return _normalize(expr)

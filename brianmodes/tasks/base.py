@@ -52,7 +52,7 @@ class TrialAverages:
         """Mean of every metric, ``n_trials`` and, for spiking networks, ``rate_hz``."""
         metrics = {key: float(np.concatenate(v).mean()) for key, v in self.values.items()}
         metrics["n_trials"] = self.n_trials
-        if net.neuron == "lif" and self.n_trials:
+        if net.engine_model.spiking and self.n_trials:
             metrics["rate_hz"] = self.spikes / (self.n_trials * net.N * n_steps * net.dt)
         return metrics
 
@@ -114,7 +114,8 @@ class Task:
         from ..network import ModeNetwork
 
         kwargs.setdefault("readout", self.readout)
-        kwargs.setdefault("filter", self.filter)
+        if isinstance(kwargs.get("neuron", "lif"), str):  # a built-in by name takes the task's filter
+            kwargs.setdefault("filter", self.filter)
         return ModeNetwork(N=N, P=P, N_in=self.n_in, N_out=self.n_out, seed=seed,
                            metadata={"task": self.config()}, **kwargs)
 

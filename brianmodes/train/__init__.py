@@ -1,4 +1,4 @@
-"""Training: surrogate gradients, losses, hand-written BPTT, Adam, the trainer."""
+"""Training: surrogate gradients, losses, BPTT through the derived adjoint, Adam, the trainer."""
 
 from .bptt import RateRegularizer, backward, loss_and_grads
 from .losses import LOSSES, get_loss

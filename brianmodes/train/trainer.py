@@ -168,10 +168,10 @@ class Trainer:
     def _load_checkpoint(self, net, optimizer, rng):
         header, arrays = read_npz_checked(self.checkpoint, schema=CHECKPOINT_SCHEMA)
         _check_checkpoint_header(header, self.checkpoint)
-        if header["network"] != net.config():
+        params = {k.split("/", 1)[1]: a for k, a in arrays.items() if k.startswith("param/")}
+        if _network_config(header["network"], params) != net.config():
             raise BrianModesError(f"checkpoint {self.checkpoint} is of a different network "
                                   f"({header['network']}); resume with the network it was made for")
-        params = {k.split("/", 1)[1]: a for k, a in arrays.items() if k.startswith("param/")}
         net.params = ModeNetwork(**net.config(), params=params).params
         optimizer.load_state(header["adam_t"], arrays)
         try:
@@ -311,6 +311,15 @@ def write_history_csv(path, history):
     writer.writeheader()
     writer.writerows(history)
     write_text_atomic(path, text.getvalue())
+
+
+def _network_config(config, params):
+    """A checkpoint's network configuration as this brianmodes writes it (older ones lack
+    ``refractory_timing``), or as it is when it names no network this brianmodes can build."""
+    try:
+        return ModeNetwork(**config, params=params).config()
+    except (BrianModesError, TypeError):
+        return config
 
 
 def _check_checkpoint_header(header, path):
