@@ -1,0 +1,264 @@
+"""The model-independent C of the fused loop: recurrence, readouts, loss seeds, weight gradients.
+
+Written once for ``real`` (the compute type) and included in each compute
+type's section by :func:`~brianmodes.neurons.compiled_kernel.dtype_section`.
+Each product follows the numpy executor's pairing of factors (``k * lam``
+before ``xi_in``; ``gq * lam`` before ``r``; ...); sums over neurons use the
+fixed 16-lane ``bm_dots``. Weight gradients are summed per trial in the
+compute type and then per thread: the small ones (W_out, xi_in, xi_out, lam,
+the trainable constants) in double, W_in and a dense W in the compute type.
+"""
+
+HELPERS = r"""
+/* its transpose over a trial: dL/dW_in^T[i] += sum over the steps t where input i was active of x_t,i g_t
+   (g = the trial's dL/dI_in per step), each input's sum in registers (bm_project), one update per input */
+static void BM_(bm_project_grad)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, real *restrict bmGT)
+{
+    const int64_t bmT = bmc->T, bmNI = bmc->NI, bmN = bmc->N & ~(int64_t)15;
+    int64_t *restrict bmstart = bmw->evs;
+    real *restrict bmsum = bmw->direct;  /* free at the end of the trial */
+    memset(bmstart, 0, sizeof(int64_t) * (bmNI + 2));
+    for (int64_t bm_t = 0; bm_t < bmT; bm_t++) {  /* counting sort of the events by input */
+        const int64_t bmslot = bmw->cur * bmT + bm_t;
+        const int32_t *restrict bmai = bmw->ai + bmw->aoff[bmslot];
+        for (int64_t bma = 0; bma < bmw->an[bmslot]; bma++)
+            bmstart[bmai[bma] + 2]++;
+    }
+    for (int64_t bmi = 0; bmi < bmNI; bmi++)
+        bmstart[bmi + 2] += bmstart[bmi + 1];
+    for (int64_t bm_t = 0; bm_t < bmT; bm_t++) {
+        const int64_t bmslot = bmw->cur * bmT + bm_t;
+        const int32_t *restrict bmai = bmw->ai + bmw->aoff[bmslot];
+        const real *restrict bmav = bmw->av + bmw->aoff[bmslot];
+        for (int64_t bma = 0; bma < bmw->an[bmslot]; bma++) {
+            const int64_t bmpos = bmstart[bmai[bma] + 1]++;
+            bmw->evt[bmpos] = (int32_t)bm_t;
+            bmw->evv[bmpos] = bmav[bma];
+        }
+    }
+    for (int64_t bmi = 0; bmi < bmNI; bmi++) {  /* bmstart[i] .. bmstart[i+1]: input i's steps, in order */
+        const int64_t bmc0 = bmstart[bmi], bmcn = bmstart[bmi + 1] - bmc0;
+        if (!bmcn)
+            continue;
+        BM_(bm_project)(bmw->evt + bmc0, bmw->evv + bmc0, bmcn, bmw->ginall, bmsum, bmN);
+        real *restrict bmrow = bmGT + bmi * bmN;
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+            bmrow[bm_n] += bmsum[bm_n];
+    }
+}
+
+/* I_rec of step t from the activity r of step t-1: xi_in (lam * k), k = xi_out^T r (bm_after_step), or W r */
+static void BM_(bm_recurrence)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, const real *restrict bmr,
+                               real *restrict bmkt, int64_t bm_t)
+{
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmP = bmc->P;
+    real *restrict bmrec = bmw->rec;
+    if (bm_t == 0 || (bmc->modes && bmP == 0)) {
+        memset(bmrec, 0, sizeof(real) * bmN);
+        for (int64_t bmp = 0; bmp < bmP; bmp++)
+            bmkt[bmp] = 0;
+        return;
+    }
+    if (bmc->modes) {
+        for (int64_t bmp = 0; bmp < bmP; bmp++) {
+            bmkt[bmp] = bmw->kn[bmp];
+            bmw->lk[bmp] = bmkt[bmp] * bmc->lam[bmp];
+        }
+        const real *restrict bmx0 = bmc->xi_in_T;
+        const real bml0 = bmw->lk[0];
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+            bmrec[bm_n] = bml0 * bmx0[bm_n];
+        for (int64_t bmp = 1; bmp < bmP; bmp++) {
+            const real *restrict bmxp = bmc->xi_in_T + bmp * bmN;
+            const real bmlp = bmw->lk[bmp];
+            for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                bmrec[bm_n] += bmlp * bmxp[bm_n];
+        }
+        return;
+    }
+    memset(bmrec, 0, sizeof(real) * bmN);
+    for (int64_t bmm = 0; bmm < bmN; bmm++) {
+        const real bmrm = bmr[bmm];
+        if (bmrm == 0)
+            continue;
+        const real *restrict bmrow = bmc->W_T + bmm * bmN;
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+            bmrec[bm_n] += bmrm * bmrow[bm_n];
+    }
+}
+
+/* after step t: k[t+1] = xi_out^T r[t] and the readout y[t] = W_out r[t] (one pass when both are wanted),
+   the seed mask * (y - target), or the running max of the max readout */
+static void BM_(bm_after_step)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, const real *restrict bmr,
+                               real *restrict bmamax, int32_t *restrict bmargmax, int64_t bm_t, int64_t bm_b)
+{
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmK = bmc->K, bmP = bmc->P;
+    const int64_t bmo = (bm_t * bmc->B + bm_b) * bmK;
+    real *restrict bmkn = bmw->kn;
+    if (bmc->modes && bmc->per_step && bmc->W_out == bmc->xi_out_T + bmP * bmN) {
+        BM_(bm_dots)(bmr, bmc->xi_out_T, bmN, bmP + bmK, bmN, bmkn);
+        memcpy(bmc->y + bmo, bmkn + bmP, sizeof(real) * bmK);
+    } else {
+        if (bmc->modes)
+            BM_(bm_dots)(bmr, bmc->xi_out_T, bmN, bmP, bmN, bmkn);
+        if (bmc->per_step)
+            BM_(bm_dots)(bmr, bmc->W_out, bmN, bmK, bmN, bmc->y + bmo);
+    }
+    if (bmc->per_step) {
+        real *restrict bmy = bmc->y + bmo;
+        if (bmc->seed == 1)
+            for (int64_t bmk = 0; bmk < bmK; bmk++) {
+                real bme = bmy[bmk] - bmc->target[bmo + bmk];
+                if (bmc->tmask)
+                    bme = bme * bmc->tmask[bmo + bmk];
+                bmc->gy[bmo + bmk] = bme;
+            }
+        return;
+    }
+    for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+        if (bmr[bm_n] > bmamax[bm_n]) {
+            bmamax[bm_n] = bmr[bm_n];
+            bmargmax[bm_n] = (int32_t)bm_t;
+        }
+}
+
+/* the max readout at the end of a trial, y = W_out max_t r, and the seed softmax(y) - onehot */
+static void BM_(bm_readout_end)(const struct BM_(ctx) *bmc, const real *restrict bmamax, int64_t bm_b)
+{
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmK = bmc->K;
+    if (bmc->per_step)
+        return;
+    real *restrict bmy = bmc->y + bm_b * bmK;
+    BM_(bm_dots)(bmamax, bmc->W_out, bmN, bmK, bmN, bmy);
+    if (bmc->seed != 2)
+        return;
+    real *restrict bmg = bmc->gy + bm_b * bmK;
+    real bmmax = bmy[0], bmsum = 0;
+    for (int64_t bmk = 1; bmk < bmK; bmk++)
+        if (bmy[bmk] > bmmax)
+            bmmax = bmy[bmk];
+    for (int64_t bmk = 0; bmk < bmK; bmk++) {
+        bmg[bmk] = @EXP@(bmy[bmk] - bmmax);
+        bmsum += bmg[bmk];
+    }
+    for (int64_t bmk = 0; bmk < bmK; bmk++)
+        bmg[bmk] = bmg[bmk] / bmsum;
+    bmg[bmc->labels[bm_b]] -= 1;
+}
+
+/* max readout: dL/d(max_t r) = W_out^T dL/dy, given to the step of each neuron's maximum */
+static void BM_(bm_direct_init)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b)
+{
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmK = bmc->K;
+    if (bmc->per_step)
+        return;
+    const real *restrict bmg = bmc->gy + bm_b * bmK;
+    real *restrict bmga = bmw->ga;
+    for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+        bmga[bm_n] = bmg[0] * bmc->W_out[bm_n];
+    for (int64_t bmk = 1; bmk < bmK; bmk++)
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+            bmga[bm_n] += bmg[bmk] * bmc->W_out[bmk * bmN + bm_n];
+}
+
+/* dL/dr[t] from the readout */
+static void BM_(bm_direct)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b, int64_t bm_t)
+{
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmK = bmc->K;
+    real *restrict bmd = bmw->direct;
+    if (!bmc->per_step) {
+        const int32_t *restrict bmam = bmc->argmax + bm_b * bmN;
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+            bmd[bm_n] = bmam[bm_n] == bm_t ? bmw->ga[bm_n] : 0;
+        return;
+    }
+    const real *restrict bmg = bmc->gy + (bm_t * bmc->B + bm_b) * bmK;
+    for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+        bmd[bm_n] = bmg[0] * bmc->W_out[bm_n];
+    for (int64_t bmk = 1; bmk < bmK; bmk++)
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+            bmd[bm_n] += bmg[bmk] * bmc->W_out[bmk * bmN + bm_n];
+}
+
+/* the weight gradients of step t (summed over the trial in the compute type), and W^T g_rec[t] */
+static void BM_(bm_weight_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b, int64_t bm_t,
+                                 const real *restrict bmrt, const real *restrict bmrp, const real *restrict bmkt)
+{
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmP = bmc->P, bmK = bmc->K, bmNI = bmc->NI;
+    const real *restrict bmgrec = bmw->grec;
+    real *restrict bmgWout = bmw->acc, *restrict bmgxin = bmgWout + bmK * bmN;
+    real *restrict bmgxout = bmgxin + bmP * bmN, *restrict bmglam = bmgxout + bmP * bmN;
+    real *restrict bmgWin = bmw->gr, *restrict bmgW = bmgWin + bmNI * bmN;
+    real *restrict bmrecg = bmw->recg, *restrict bmgq = bmw->gq, *restrict bmgl = bmw->lk;
+    (void)bm_b; (void)bmgWin;  /* W_in: at the end of the trial (bm_project_grad) */
+    if (bmc->modes && bmP > 0) {
+        BM_(bm_dots)(bmgrec, bmc->xi_in_T, bmN, bmP, bmN, bmgq);
+        for (int64_t bmp = 0; bmp < bmP; bmp++) {
+            const real bmlk = bmkt[bmp] * bmc->lam[bmp];
+            real *restrict bmrow = bmgxin + bmp * bmN;
+            bmglam[bmp] += bmgq[bmp] * bmkt[bmp];
+            for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                bmrow[bm_n] += bmgrec[bm_n] * bmlk;
+        }
+        if (bm_t > 0) {
+            for (int64_t bmp = 0; bmp < bmP; bmp++) {
+                const real bmglp = bmgq[bmp] * bmc->lam[bmp];
+                real *restrict bmrow = bmgxout + bmp * bmN;
+                bmgl[bmp] = bmglp;
+                for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                    bmrow[bm_n] += bmrp[bm_n] * bmglp;
+            }
+            const real bml0 = bmgl[0];
+            for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                bmrecg[bm_n] = bml0 * bmc->xi_out_T[bm_n];
+            for (int64_t bmp = 1; bmp < bmP; bmp++) {
+                const real *restrict bmxp = bmc->xi_out_T + bmp * bmN;
+                const real bmlp = bmgl[bmp];
+                for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                    bmrecg[bm_n] += bmlp * bmxp[bm_n];
+            }
+        }
+    } else if (!bmc->modes && bm_t > 0) {
+        memset(bmrecg, 0, sizeof(real) * bmN);
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n++) {
+            const real bmgn = bmgrec[bm_n];
+            if (bmgn == 0)
+                continue;
+            real *restrict bmrow = bmgW + bm_n * bmN;
+            const real *restrict bmWrow = bmc->W + bm_n * bmN;
+            for (int64_t bmm = 0; bmm < bmN; bmm++) {
+                bmrow[bmm] += bmgn * bmrp[bmm];
+                bmrecg[bmm] += bmgn * bmWrow[bmm];
+            }
+        }
+    }
+    if (bmc->per_step) {
+        const real *restrict bmg = bmc->gy + (bm_t * bmc->B + bm_b) * bmK;
+        for (int64_t bmk = 0; bmk < bmK; bmk++) {
+            const real bmgk = bmg[bmk];
+            if (bmgk == 0)
+                continue;
+            real *restrict bmrow = bmgWout + bmk * bmN;
+            for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                bmrow[bm_n] += bmgk * bmrt[bm_n];
+        }
+    }
+}
+
+/* end of a trial's adjoint: the max readout's dL/dW_out, and the trial's sums added to the thread's (double) */
+static void BM_(bm_trial_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b)
+{
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmK = bmc->K;
+    real *restrict bmacc = bmw->acc;
+    double *restrict bmsum = bmw->g64;
+    if (!bmc->per_step) {
+        const real *restrict bmg = bmc->gy + bm_b * bmK, *restrict bmamax = bmc->amax + bm_b * bmN;
+        for (int64_t bmk = 0; bmk < bmK; bmk++)
+            for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                bmacc[bmk * bmN + bm_n] += bmg[bmk] * bmamax[bm_n];
+    }
+    for (int64_t bmi = 0; bmi < bmc->L64; bmi++)
+        bmsum[bmi] += (double)bmacc[bmi];
+    BM_(bm_project_grad)(bmc, bmw, bmw->gr);
+}
+"""

@@ -1,0 +1,445 @@
+"""The C template of one compute type of the compiled loop (filled by :mod:`~brianmodes.neurons.compiled_kernel`).
+
+Placeholders ``@NAME@`` are replaced by generated code: the compute type and
+its suffix, the hoisted constants, the forward step (plain and recording), the
+adjoint pass, and the sizes of the tape. Every identifier of the template
+starts with ``bm``; model symbols never do (see ``compiled_printer.c_name``).
+The template is kept as a Python string so that it travels with the package.
+"""
+
+TEMPLATE = r"""/* ---- one compute type: @CTYPE@ ------------------------------------------------------------ */
+/* N is the neuron count padded to a multiple of 16 (every array's stride); Nt the true count. The padding has
+   zero weights and its activity is set to 0 after each step, so every sum is the sum over the true neurons. */
+#define real @CTYPE@
+#define BM_(name) name##@SUF@
+
+static inline real BM_(bm_sq)(real bma) { return bma * bma; }
+static inline real BM_(bm_exprel)(real bma) { return bma == 0 ? (real)1 : @EXPM1@(bma) / bma; }
+#define bm_sq BM_(bm_sq)
+#define bm_exprel BM_(bm_exprel)
+
+/* out[p] = sum_n x[n] M[p*s + n] for p < P, four rows per pass, each in 16 fixed lanes (lane j sums the
+   neurons n = j mod 16 in order, then the lanes are summed in a fixed tree): vectorised, independent chains,
+   and the same sum wherever it runs (the compiler never reassociates). n is a multiple of 16. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define BM_VECTOR_LANES 1
+#endif
+#endif
+#ifdef BM_VECTOR_LANES
+typedef real BM_(v16) __attribute__((vector_size(16 * sizeof(real))));
+typedef real BM_(v8) __attribute__((vector_size(8 * sizeof(real))));
+typedef real BM_(v4) __attribute__((vector_size(4 * sizeof(real))));
+typedef real BM_(v2) __attribute__((vector_size(2 * sizeof(real))));
+
+static inline real BM_(bm_lanes)(BM_(v16) bma)
+{
+    const BM_(v8) bmh = __builtin_shufflevector(bma, bma, 0, 1, 2, 3, 4, 5, 6, 7)
+                      + __builtin_shufflevector(bma, bma, 8, 9, 10, 11, 12, 13, 14, 15);
+    const BM_(v4) bmq = __builtin_shufflevector(bmh, bmh, 0, 1, 2, 3) + __builtin_shufflevector(bmh, bmh, 4, 5, 6, 7);
+    const BM_(v2) bmd = __builtin_shufflevector(bmq, bmq, 0, 1) + __builtin_shufflevector(bmq, bmq, 2, 3);
+    return bmd[0] + bmd[1];
+}
+
+static inline BM_(v16) BM_(bm_load)(const real *bmp)
+{
+    BM_(v16) bmv;
+    memcpy(&bmv, bmp, sizeof bmv);
+    return bmv;
+}
+
+static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
+                         int64_t bmn, real *restrict bmout)
+{
+    int64_t bmp0 = 0;
+    for (; bmp0 + 4 <= bmP; bmp0 += 4) {
+        const real *restrict bmr = bmM + bmp0 * bms;
+        BM_(v16) bma0 = {0}, bma1 = {0}, bma2 = {0}, bma3 = {0};
+        for (int64_t bmi = 0; bmi < bmn; bmi += 16) {
+            const BM_(v16) bmxv = BM_(bm_load)(bmx + bmi);
+            bma0 += bmxv * BM_(bm_load)(bmr + bmi);
+            bma1 += bmxv * BM_(bm_load)(bmr + bms + bmi);
+            bma2 += bmxv * BM_(bm_load)(bmr + 2 * bms + bmi);
+            bma3 += bmxv * BM_(bm_load)(bmr + 3 * bms + bmi);
+        }
+        bmout[bmp0] = BM_(bm_lanes)(bma0);
+        bmout[bmp0 + 1] = BM_(bm_lanes)(bma1);
+        bmout[bmp0 + 2] = BM_(bm_lanes)(bma2);
+        bmout[bmp0 + 3] = BM_(bm_lanes)(bma3);
+    }
+    for (; bmp0 < bmP; bmp0++) {
+        const real *restrict bmr = bmM + bmp0 * bms;
+        BM_(v16) bma = {0};
+        for (int64_t bmi = 0; bmi < bmn; bmi += 16)
+            bma += BM_(bm_load)(bmx + bmi) * BM_(bm_load)(bmr + bmi);
+        bmout[bmp0] = BM_(bm_lanes)(bma);
+    }
+}
+#else
+static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
+                         int64_t bmn, real *restrict bmout)
+{
+    for (int64_t bmp = 0; bmp < bmP; bmp++) {
+        const real *restrict bmr = bmM + bmp * bms;
+        real bma[16] = {0};
+        for (int64_t bmi = 0; bmi < bmn; bmi += 16)
+            for (int bmj = 0; bmj < 16; bmj++)
+                bma[bmj] += bmx[bmi + bmj] * bmr[bmi + bmj];
+        for (int bmj = 0; bmj < 8; bmj++)
+            bma[bmj] += bma[bmj + 8];
+        for (int bmj = 0; bmj < 4; bmj++)
+            bma[bmj] += bma[bmj + 4];
+        for (int bmj = 0; bmj < 2; bmj++)
+            bma[bmj] += bma[bmj + 2];
+        bmout[bmp] = bma[0] + bma[1];
+    }
+}
+#endif
+
+static real BM_(bm_dot)(const real *restrict bma, const real *restrict bmb, int64_t bmn)
+{
+    real bmout;
+    BM_(bm_dots)(bma, bmb, 0, 1, bmn, &bmout);
+    return bmout;
+}
+
+/* the active inputs of a step (x != 0): indices and values; blocks of 16 zeros are skipped */
+typedef @BITS@ BM_(bits);
+static const BM_(bits) BM_(nosign) = ~((BM_(bits))1 << (8 * sizeof(BM_(bits)) - 1));
+
+/* bit j set when p[j] is not +-0 (NaN included, as x != 0), for j < 16 */
+static inline unsigned BM_(bm_nonzero16)(const real *bmp)
+{
+#if defined(__AVX512F__)
+    if (sizeof(real) == 4) {
+        const __m512i bmv = _mm512_loadu_si512((const void *)bmp);
+        return (unsigned)_mm512_test_epi32_mask(bmv, _mm512_set1_epi32(0x7fffffff));
+    }
+    const __m512i bmlo = _mm512_loadu_si512((const void *)bmp), bmhi = _mm512_loadu_si512((const void *)(bmp + 8));
+    const __m512i bmns = _mm512_set1_epi64(0x7fffffffffffffffLL);
+    return (unsigned)_mm512_test_epi64_mask(bmlo, bmns) | ((unsigned)_mm512_test_epi64_mask(bmhi, bmns) << 8);
+#elif defined(__AVX2__)
+    unsigned bmm = 0;
+    if (sizeof(real) == 4) {
+        for (int bmh = 0; bmh < 2; bmh++) {
+            const __m256 bmv = _mm256_loadu_ps((const float *)bmp + 8 * bmh);
+            bmm |= (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(bmv, _mm256_setzero_ps(), _CMP_NEQ_UQ)) << (8 * bmh);
+        }
+        return bmm;
+    }
+    for (int bmh = 0; bmh < 4; bmh++) {
+        const __m256d bmv = _mm256_loadu_pd((const double *)bmp + 4 * bmh);
+        bmm |= (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(bmv, _mm256_setzero_pd(), _CMP_NEQ_UQ)) << (4 * bmh);
+    }
+    return bmm;
+#else
+    BM_(bits) bmb[16];
+    unsigned bmm = 0;
+    memcpy(bmb, bmp, sizeof bmb);
+    for (int bmj = 0; bmj < 16; bmj++)
+        bmm |= (unsigned)((bmb[bmj] & BM_(nosign)) != 0) << bmj;
+    return bmm;
+#endif
+}
+
+static inline int BM_(bm_lowest)(unsigned bmm)
+{
+#if defined(__GNUC__)
+    return __builtin_ctz(bmm);
+#else
+    int bmj = 0;
+    while (!(bmm & 1u)) { bmm >>= 1; bmj++; }
+    return bmj;
+#endif
+}
+
+static int64_t BM_(bm_active)(const real *restrict bmx, int64_t bmNI, int32_t *restrict bmidx,
+                              real *restrict bmval)
+{
+    int64_t bmc = 0, bmi = 0;
+    for (; bmi + 16 <= bmNI; bmi += 16)
+        for (unsigned bmm = BM_(bm_nonzero16)(bmx + bmi); bmm; bmm &= bmm - 1) {
+            const int64_t bmk = bmi + BM_(bm_lowest)(bmm);
+            bmidx[bmc] = (int32_t)bmk;
+            bmval[bmc++] = bmx[bmk];
+        }
+    for (; bmi < bmNI; bmi++)
+        if (bmx[bmi] != 0) {
+            bmidx[bmc] = (int32_t)bmi;
+            bmval[bmc++] = bmx[bmi];
+        }
+    return bmc;
+}
+
+/* event-driven input projection: out = sum over the active inputs a (ascending) of x_a W_in^T[a]
+   (the row itself for x_a = 1: no product), accumulated in registers, 128 neurons at a time */
+static void BM_(bm_project)(const int32_t *restrict bmidx, const real *restrict bmval, int64_t bmc,
+                            const real *restrict bmWT, real *restrict bmout, int64_t bmN)
+{
+#ifdef BM_VECTOR_LANES
+    for (int64_t bmn0 = 0; bmn0 < bmN; bmn0 += 128) {
+        const int64_t bmnv = (bmN - bmn0) / 16 < 8 ? (bmN - bmn0) / 16 : 8;
+        /* eight named accumulators: registers (an array would live on the stack) */
+        BM_(v16) bma0 = {0}, bma1 = {0}, bma2 = {0}, bma3 = {0}, bma4 = {0}, bma5 = {0}, bma6 = {0}, bma7 = {0};
+        for (int64_t bma_i = 0; bma_i < bmc; bma_i++) {
+            const real *restrict bmrow = bmWT + (int64_t)bmidx[bma_i] * bmN + bmn0;
+            const real bmv = bmval[bma_i];
+#define BM_ROW(k) (bmv == 1 ? BM_(bm_load)(bmrow + 16 * (k)) : bmv * BM_(bm_load)(bmrow + 16 * (k)))
+            bma0 += BM_ROW(0);
+            if (bmnv > 1) bma1 += BM_ROW(1);
+            if (bmnv > 2) bma2 += BM_ROW(2);
+            if (bmnv > 3) bma3 += BM_ROW(3);
+            if (bmnv > 4) bma4 += BM_ROW(4);
+            if (bmnv > 5) bma5 += BM_ROW(5);
+            if (bmnv > 6) bma6 += BM_ROW(6);
+            if (bmnv > 7) bma7 += BM_ROW(7);
+#undef BM_ROW
+        }
+        const BM_(v16) bmall[8] = {bma0, bma1, bma2, bma3, bma4, bma5, bma6, bma7};
+        memcpy(bmout + bmn0, bmall, sizeof(bmall[0]) * bmnv);
+    }
+#else
+    memset(bmout, 0, sizeof(real) * bmN);
+    for (int64_t bma_i = 0; bma_i < bmc; bma_i++) {
+        const real *restrict bmrow = bmWT + (int64_t)bmidx[bma_i] * bmN;
+        const real bmv = bmval[bma_i];
+        if (bmv == 1)
+            for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                bmout[bm_n] += bmrow[bm_n];
+        else
+            for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                bmout[bm_n] += bmv * bmrow[bm_n];
+    }
+#endif
+}
+
+/* the hoisted constants, once per run: in double, then rounded to the compute type */
+static void BM_(bm_constants)(const double *restrict bmpar, real *restrict bmC, int64_t bmN, double dt)
+{
+    {
+        const int64_t bm_n = 0;
+@CONST_PARAMS@
+@CONST_SCALAR@
+    }
+    for (int64_t bm_n = 0; bm_n < bmN; bm_n++) {
+@CONST_PARAMS@
+@CONST_VECTOR@
+    }
+}
+
+struct BM_(ctx) {
+    int64_t T, B, N, Nt, NI, P, K, modes, per_step, tape_mode, seed, sur, n_ref, nr, nu, L64, Lr, G;
+    double dt, t_ref;
+    real slope, half_slope;
+    const real *x, *W_in_T, *xi_in_T, *xi_out_T, *lam, *W, *W_T, *W_out, *C, *target, *tmask, *ds;
+    const int64_t *labels;
+    real *y, *amax, *tape_r, *tape_k, *gy, *ktrace, *gr;
+    uint8_t *tape_u;
+    int32_t *count, *argmax;
+    double *g64;
+    void **records;
+};
+
+struct BM_(work) {
+    real *st, *gst, *drive, *rec, *direct, *gin, *grec, *recg, *ga, *zero, *sg, *lk, *gq, *zr, *tr, *tk, *acc, *kn;
+    uint8_t *zu, *tu;
+    int32_t *last, *ai, *an;
+    int64_t *aoff, cur;  /* the active inputs of the group's trials: slot g*T + t starts at aoff[slot] */
+    real *ginall, *evv;  /* the trial's dL/dI_in per step; its events sorted by input (the W_in gradient) */
+    int32_t *evt;
+    int64_t *evs;
+    float *tl;
+    real *av;
+    double *g64;
+    real *gr;
+};
+
+static size_t BM_(bm_round64)(size_t bmn) { return (bmn + 63) & ~(size_t)63; }
+
+/* one block per thread: states, adjoints, the trial's tape (fused) or one step of it */
+static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int bmtid)
+{
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmP = bmc->P, bmsteps = bmc->tape_mode == 1 ? bmc->T : 1;
+    real **bmreals[] = {&bmw->st, &bmw->gst, &bmw->drive, &bmw->rec, &bmw->direct, &bmw->gin, &bmw->grec,
+                        &bmw->recg, &bmw->ga, &bmw->zero, &bmw->sg, &bmw->lk, &bmw->gq, &bmw->zr, &bmw->tr,
+                        &bmw->tk, &bmw->acc, &bmw->kn};
+    const size_t bmcount[] = {@NS@ * bmN, @NS@ * bmN, bmN, bmN, bmN, bmN, bmN, bmN, bmN, bmN, (@NSG@ + 1) * bmN,
+                              bmP + 1, bmP + 1, (bmc->nr + 1) * bmN, bmsteps * (bmc->nr + 1) * bmN,
+                              bmsteps * (bmP + 1), bmc->L64 + 1, bmP + bmc->K + 1};
+    size_t bmtotal = 0;
+    for (int bmi = 0; bmi < 18; bmi++)
+        bmtotal += BM_(bm_round64)(sizeof(real) * bmcount[bmi]);
+    bmtotal += 2 * BM_(bm_round64)(bmsteps * (bmc->nu + 1) * bmN) + BM_(bm_round64)(4 * bmN) * 2;
+    const int64_t bmslots = bmc->G * bmc->T, bmcap = bmslots * bmc->NI + 1;
+    bmtotal += BM_(bm_round64)(4 * bmcap) + BM_(bm_round64)(sizeof(real) * bmcap) + BM_(bm_round64)(4 * bmslots)
+             + BM_(bm_round64)(8 * bmslots) + BM_(bm_round64)(sizeof(real) * bmc->T * bmN)
+             + BM_(bm_round64)(sizeof(real) * (bmc->T * bmc->NI + 1)) + BM_(bm_round64)(4 * (bmc->T * bmc->NI + 1))
+             + BM_(bm_round64)(8 * (bmc->NI + 2));
+    char *bmmem = calloc(1, bmtotal + 64);
+    if (!bmmem)
+        return NULL;
+    char *bmp = (char *)(((uintptr_t)bmmem + 63) & ~(uintptr_t)63);
+    for (int bmi = 0; bmi < 18; bmi++) {
+        *bmreals[bmi] = (real *)bmp;
+        bmp += BM_(bm_round64)(sizeof(real) * bmcount[bmi]);
+    }
+    bmw->zu = (uint8_t *)bmp;
+    bmp += BM_(bm_round64)(bmsteps * (bmc->nu + 1) * bmN);
+    bmw->tu = (uint8_t *)bmp;
+    bmp += BM_(bm_round64)(bmsteps * (bmc->nu + 1) * bmN);
+    bmw->last = (int32_t *)bmp;
+    bmp += BM_(bm_round64)(4 * bmN);
+    bmw->tl = (float *)bmp;
+    bmp += BM_(bm_round64)(4 * bmN);
+    bmw->ai = (int32_t *)bmp;
+    bmp += BM_(bm_round64)(4 * bmcap);
+    bmw->av = (real *)bmp;
+    bmp += BM_(bm_round64)(sizeof(real) * bmcap);
+    bmw->an = (int32_t *)bmp;
+    bmp += BM_(bm_round64)(4 * bmslots);
+    bmw->aoff = (int64_t *)bmp;
+    bmp += BM_(bm_round64)(8 * bmslots);
+    bmw->ginall = (real *)bmp;
+    bmp += BM_(bm_round64)(sizeof(real) * bmc->T * bmN);
+    bmw->evv = (real *)bmp;
+    bmp += BM_(bm_round64)(sizeof(real) * (bmc->T * bmc->NI + 1));
+    bmw->evt = (int32_t *)bmp;
+    bmp += BM_(bm_round64)(4 * (bmc->T * bmc->NI + 1));
+    bmw->evs = (int64_t *)bmp;
+    bmw->cur = 0;
+    bmw->g64 = bmc->g64 ? bmc->g64 + (int64_t)bmtid * bmc->L64 : NULL;
+    bmw->gr = bmc->gr ? bmc->gr + (int64_t)bmtid * bmc->Lr : NULL;
+    return bmmem;
+}
+
+/* the tape of trial b: the global tape, the thread's whole-trial tape, or one step reused */
+static int64_t BM_(bm_tape)(const struct BM_(ctx) *bmc, const struct BM_(work) *bmw, int64_t bm_b, real **bmtr,
+                            uint8_t **bmtu, real **bmtk)
+{
+    if (bmc->tape_mode == 2) {
+        *bmtr = bmc->tape_r + bm_b * bmc->T * bmc->nr * bmc->N;
+        *bmtu = bmc->tape_u + bm_b * bmc->T * bmc->nu * bmc->N;
+        *bmtk = bmc->tape_k + bm_b * bmc->T * bmc->P;
+        return 1;
+    }
+    *bmtr = bmw->tr;
+    *bmtu = bmw->tu;
+    *bmtk = bmw->tk;
+    return bmc->tape_mode == 1;
+}
+
+/* the active inputs of trials b0 .. b0+G-1 at every step, scanned in memory order (time-major: the rows of
+   the group's trials at one step are contiguous), before the per-trial loops read them */
+static void BM_(bm_prescan)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bmb0, int64_t bmg1)
+{
+    int64_t bmoff = 0;
+    for (int64_t bm_t = 0; bm_t < bmc->T; bm_t++)
+        for (int64_t bmg = 0; bmg < bmg1; bmg++) {
+            const int64_t bmslot = bmg * bmc->T + bm_t;
+            const int64_t bmna = BM_(bm_active)(bmc->x + (bm_t * bmc->B + bmb0 + bmg) * bmc->NI, bmc->NI,
+                                                bmw->ai + bmoff, bmw->av + bmoff);
+            bmw->aoff[bmslot] = bmoff;
+            bmw->an[bmslot] = (int32_t)bmna;
+            bmoff += bmna;
+        }
+}
+
+@FORWARD_PLAIN@
+
+@FORWARD_RECORD@
+
+@BACKWARD@
+
+int BM_(bm_run)(void **bmptr, const int64_t *bmint, const double *bmdbl)
+{
+    struct BM_(ctx) bmc;
+    memset(&bmc, 0, sizeof(bmc));
+    bmc.T = bmint[0]; bmc.B = bmint[1]; bmc.N = bmint[2]; bmc.NI = bmint[3]; bmc.P = bmint[4]; bmc.K = bmint[5];
+    bmc.modes = bmint[6]; bmc.per_step = bmint[7];
+    const int64_t bmdo_fwd = bmint[8], bmdo_bwd = bmint[9];
+    bmc.tape_mode = bmint[10]; bmc.seed = bmint[11]; bmc.sur = bmint[12];
+    const int64_t bmthreads = bmint[13] < 1 ? 1 : bmint[13];
+    bmc.n_ref = bmint[14];
+    const int64_t bmrecord = bmint[15], bmftz = bmint[16];
+    bmc.Nt = bmint[17];
+    bmc.dt = bmdbl[0]; bmc.slope = (real)bmdbl[1]; bmc.half_slope = (real)(0.5 * bmdbl[1]); bmc.t_ref = bmdbl[2];
+    bmc.nr = @NR@; bmc.nu = @NU@;
+    bmc.x = bmptr[0]; bmc.W_in_T = bmptr[1]; bmc.xi_in_T = bmptr[2]; bmc.xi_out_T = bmptr[3]; bmc.lam = bmptr[4];
+    bmc.W = bmptr[5]; bmc.W_T = bmptr[6]; bmc.W_out = bmptr[7];
+    real *bmC = bmptr[9];
+    bmc.C = bmC;
+    bmc.y = bmptr[10]; bmc.count = bmptr[11]; bmc.amax = bmptr[12]; bmc.argmax = bmptr[13];
+    bmc.tape_r = bmptr[14]; bmc.tape_u = bmptr[15]; bmc.tape_k = bmptr[16];
+    bmc.gy = bmptr[17]; bmc.target = bmptr[18]; bmc.tmask = bmptr[19]; bmc.labels = bmptr[20]; bmc.ds = bmptr[21];
+    bmc.g64 = bmptr[22]; bmc.gr = bmptr[23]; bmc.ktrace = bmptr[24]; bmc.records = bmptr[25];
+    bmc.L64 = bmc.K * bmc.N + 2 * bmc.P * bmc.N + bmc.P + @NTC@ * bmc.N;
+    bmc.Lr = bmc.NI * bmc.N + (bmc.modes ? 0 : bmc.N * bmc.N);
+    BM_(bm_constants)((const double *)bmptr[8], bmC, bmc.N, bmc.dt);
+    /* trials in groups of G per thread (static): the group's lists of active inputs stay under ~4 MB */
+    {
+        const int64_t bmper = bmc.T * (bmc.NI + 1) * (4 + (int64_t)sizeof(real)) + 12 * bmc.T;
+        int64_t bmG = ((int64_t)4 << 20) / (bmper > 0 ? bmper : 1);
+        bmG = bmG < 1 ? 1 : (bmG > 64 ? 64 : bmG);
+        const int64_t bmeach = (bmc.B + bmthreads - 1) / bmthreads;
+        const int64_t bmk = (bmeach + bmG - 1) / bmG;
+        bmc.G = (bmeach + bmk - 1) / bmk;
+        if (bmc.G < 1) bmc.G = 1;
+    }
+    const int64_t bmgroups = (bmc.B + bmc.G - 1) / bmc.G;
+    int bmfailed = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads((int)bmthreads)
+#endif
+    {
+        int bmtid = 0;
+#ifdef _OPENMP
+        bmtid = omp_get_thread_num();
+#endif
+#if defined(__SSE__) || defined(__x86_64__)
+        const unsigned int bmcsr = _mm_getcsr();
+        if (bmftz)
+            _mm_setcsr(bmcsr | 0x8040); /* flush subnormals to zero (FTZ) and read them as zero (DAZ) */
+#endif
+        struct BM_(work) bmw;
+        void *bmmem = BM_(bm_alloc)(&bmc, &bmw, bmtid);
+        if (!bmmem) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+            bmfailed = 1;
+        }
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t bmgi = 0; bmgi < bmgroups; bmgi++) {
+            if (!bmmem)
+                continue;
+            const int64_t bmb0 = bmgi * bmc.G, bmg1 = bmc.B - bmb0 < bmc.G ? bmc.B - bmb0 : bmc.G;
+            BM_(bm_prescan)(&bmc, &bmw, bmb0, bmg1);
+            for (int64_t bmg = 0; bmg < bmg1; bmg++) {
+                const int64_t bm_b = bmb0 + bmg;
+                bmw.cur = bmg;
+                if (bmdo_fwd) {
+                    if (bmrecord)
+                        BM_(bm_forward_record)(&bmc, &bmw, bm_b);
+                    else
+                        BM_(bm_forward_plain)(&bmc, &bmw, bm_b);
+                }
+                if (bmdo_bwd)
+                    BM_(bm_backward)(&bmc, &bmw, bm_b);
+            }
+        }
+        free(bmmem);
+#if defined(__SSE__) || defined(__x86_64__)
+        _mm_setcsr(bmcsr);
+#endif
+    }
+    return bmfailed;
+}
+
+#undef bm_sq
+#undef bm_exprel
+#undef BM_VECTOR_LANES
+#undef BM_
+#undef real
+"""
