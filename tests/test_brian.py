@@ -1,4 +1,4 @@
-"""Brian2 against the numpy engine, spike for spike (the engine's 'brian2' discretization)."""
+"""Brian2 against the numpy engine, spike for spike: the circuit's neurons are the network's own model."""
 
 import numpy as np
 import pytest
@@ -156,6 +156,95 @@ def test_wrong_number_of_trials_and_tanh_refused():
         circuit.run(np.zeros((10, 2, 3)), target="gpu")
     with pytest.raises(BrianModesError, match="tanh"):
         BrianCircuit(ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron="tanh"))
+
+
+# -- the network's own neuron model in Brian2 ------------------------------------------------------
+
+def _models():
+    from brianmodes.neurons import adaptive_lif, lif
+    from test_neuron_model import USER_MODEL
+
+    return {"adaptive-current": adaptive_lif("double", beta=0.3, tau_a=0.1),
+            "adaptive-threshold": adaptive_lif("single", adaptation="threshold", beta=0.3, tau_a=0.1),
+            "trained-tau-m": lif("double-ema", per_neuron=("v_th", "tau_m"), trainable=("tau_m", "tau_s")),
+            "hold": lif("double-ema", refractory_mode="hold"), "user": USER_MODEL}
+
+
+@pytest.mark.parametrize("recurrence", ["modes", "dense"])
+@pytest.mark.parametrize("name", ["adaptive-current", "adaptive-threshold", "trained-tau-m", "hold", "user"])
+def test_neuron_models_parity(name, recurrence):
+    """Adaptive LIF, heterogeneous trained time constants, Brian2's hold and a user's neuron: the circuit
+    is built from the network's model (equations, per-neuron values set before store('initial'))."""
+    rng = np.random.default_rng(1)
+    net = _strong(ModeNetwork(N=30, P=2, N_in=4, N_out=1, readout="per_step", seed=1, neuron=_models()[name]))
+    if "log_tau_m" in net.params:  # trained: one time constant per neuron
+        net.params["log_tau_m"] += rng.uniform(-0.4, 0.4, net.N)
+    if "log_tau_s" in net.params:  # and a shared one
+        net.params["log_tau_s"] += 0.2
+    x = rng.normal(size=(200, 3, 4)) + 0.5
+    circuit = BrianCircuit(net, n_trials=3, recurrence=recurrence, input_kind="current", record=("v",))
+    if "log_tau_m" in net.params:
+        np.testing.assert_allclose(np.asarray(circuit.neurons.tau_m_[:60]),
+                                   np.tile(np.exp(net.params["log_tau_m"]), 2))
+    if "log_tau_s" in net.params:
+        assert float(circuit.namespace["tau_s"]) == pytest.approx(np.exp(net.params["log_tau_s"]))
+    res = circuit.run(x)
+    ref = simulate(net, x, record=("s", "v"), dtype=np.float64)
+    assert ref.spikes.sum() > 500
+    assert int((res.spikes != ref.spikes).sum()) == 0, "spike mismatches"
+    np.testing.assert_allclose(res.traces["v"], ref.v, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(res.outputs, ref.outputs, rtol=0, atol=1e-5)
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize("device", ["cython", "cpp_standalone"])
+def test_adaptive_lif_with_trained_time_constants_parity_compiled(device):
+    from brianmodes.brian import StandaloneRunner
+    from brianmodes.neurons import adaptive_lif
+
+    model = adaptive_lif("double", beta=0.3, tau_a=0.1, per_neuron=("v_th", "tau_m"), trainable=("tau_m",))
+    rng = np.random.default_rng(13)
+    net = _strong(ModeNetwork(N=30, P=2, N_in=4, N_out=1, readout="per_step", seed=13, neuron=model))
+    net.params["log_tau_m"] += rng.uniform(-0.4, 0.4, net.N)
+    x = rng.normal(size=(150, N_TRIALS, 4)) + 0.5
+    if device == "cython":
+        result = BrianCircuit(net, n_trials=N_TRIALS, record=("v",)).run(x, target="cython")
+    else:
+        with StandaloneRunner(net, n_trials=N_TRIALS, n_steps=150, record=("v",)) as runner:
+            result = runner.run(x)
+    _assert_parity(net, x, result)
+
+
+def test_published_network_runs_as_its_continuous_lif_and_discrete_models_are_refused():
+    from brianmodes.neurons import NeuronModel
+
+    net = ModeNetwork(N=10, P=2, N_in=3, N_out=1, discretization="published", filter="single", tau_m="15 ms")
+    assert neuron_model(net)["equations"] == neuron_model(net.with_config(discretization="brian2"))["equations"]
+    assert float(neuron_model(net)["namespace"]["tau_m"]) == pytest.approx(0.015)
+    rate = NeuronModel(statements="x = 0.9*x + I_in + I_rec\nr = tanh(x)", input="x", threshold="x > 1",
+                       refractory="2 ms")
+    with pytest.raises(BrianModesError, match="is a discrete update: it has no continuous-time equations"):
+        BrianCircuit(ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=rate))
+
+
+def test_training_at_a_finer_dt_runs_in_brian2_spike_for_spike():
+    """The update is derived from the equations for any dt: a network trained at dt = 0.5 ms (with
+    trained per-neuron time constants) learns there and runs in Brian2 at that dt spike for spike."""
+    from brianmodes.neurons import lif
+    from brianmodes.train.trainer import Trainer
+
+    task = make_task("context", n_steps=160, stim_on=20, stim_off=100)  # 80 ms trials at 0.5 ms
+    model = lif("double-ema", per_neuron=("v_th", "tau_m"), trainable=("tau_m",), dt_model="0.5 ms")
+    net = _strong(task.make_network(N=30, P=2, seed=12, neuron=model, dt="0.5 ms"))
+    assert net.dt == 0.0005 and net.n_ref == 20
+    before = task.evaluate(net, n_trials=40, dtype=np.float64)["mse"]
+    Trainer(n_batches=25, batch_size=16, lr=1e-2, progress=False, seed=0).fit(net, task)
+    after = task.evaluate(net, n_trials=40, dtype=np.float64)["mse"]
+    assert after < 0.7 * before
+    assert np.ptp(net.params["log_tau_m"]) > 0  # the time constants were trained too
+    batch = task.sample(6, np.random.default_rng(3))
+    _assert_parity(net, batch.inputs, BrianCircuit(net, n_trials=6, input_kind="current", record=("v",))
+                   .run(batch.inputs))
 
 
 @pytest.mark.compiled

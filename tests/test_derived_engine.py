@@ -9,8 +9,9 @@ are the oracles now. Here:
 - Brian2's exponential Euler of the LIF equations gives the coefficients written out by hand;
 - the float32 refractory clock against a literal float32 transcription of SPEC 1.1 + 1.4,
   spike for spike, on digits-like and context-like inputs, through ``ModeNetwork(...,
-  discretization="published", refractory_timing="float32")``;
-- Brian2 runs the derived models spike for spike.
+  discretization="published", refractory_timing="float32")``.
+
+Brian2 runs the derived models spike for spike: tests/test_brian.py.
 """
 
 import math
@@ -149,56 +150,3 @@ def test_one_program_per_model_structure():
     engine_a = Engine(lif("double", tau_m=0.01), 2e-3)
     engine_b = Engine(lif("double"), 1e-3)
     assert engine_a.program is engine_b.program
-
-
-# -- Brian2 runs the same model ---------------------------------------------------------------
-def _circuit_description(model):
-    """What BrianCircuit's ``neuron_model(net)`` returns, from a NeuronModel (the hook it will get)."""
-    import brian2 as b2
-
-    lines = [model.brian2_equations(), "rmax : 1", "trial : integer (constant)", "neuron : integer (constant)"]
-    if not model.parameters["v_th"].per_neuron:  # the circuit writes v_th per neuron
-        lines.append("v_th : 1 (constant)")
-    namespace = {name: p.value * (b2.second if p.dim == "s" else 1) for name, p in model.parameters.items()
-                 if not p.per_neuron and name != "v_th"}
-    return {"equations": "\n".join(lines), "threshold": model.threshold, "reset": model.reset_text,
-            "refractory": model.refractory * b2.second, "namespace": namespace}
-
-
-@pytest.fixture
-def numpy_target():
-    """Brian2's numpy target: no Cython compile (as tests/test_brian.py)."""
-    import brian2
-
-    previous = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    yield
-    brian2.prefs.codegen.target = previous
-
-
-@pytest.mark.parametrize("name", ["lif", "adaptive-current", "adaptive-threshold", "hold", "user"])
-def test_brian2_runs_the_derived_models_spike_for_spike(name, monkeypatch, numpy_target):
-    import brian2 as b2
-
-    from brianmodes.brian import circuit
-    from brianmodes.neurons import adaptive_lif
-    from test_neuron_model import USER_MODEL
-
-    model = {"lif": lif("double"), "adaptive-current": adaptive_lif("double", beta=0.3, tau_a=0.1),
-             "adaptive-threshold": adaptive_lif("single", adaptation="threshold", beta=0.3, tau_a=0.1),
-             "hold": lif("double-ema", refractory_mode="hold"), "user": USER_MODEL}[name]
-    rng = np.random.default_rng(1)
-    net = ModeNetwork(N=30, P=2, N_in=4, N_out=1, readout="per_step", seed=1)
-    net.params["W_in"] *= 3
-    x = rng.normal(size=(200, 3, 4)) + 0.5
-    monkeypatch.setattr(circuit, "neuron_model", lambda _: _circuit_description(model))
-    brian = circuit.BrianCircuit(net, n_trials=3, input_kind="current")
-    brian.neurons.v_th = model.parameters["v_th"].value
-    for pname, p in model.parameters.items():
-        if p.per_neuron and pname != "v_th":
-            setattr(brian.neurons, pname, p.value * (b2.second if p.dim == "s" else 1))
-    brian.network.store("initial")
-    spikes = brian.run(x).spikes
-    derived = simulate(net, x, record=("s",), model=model, dtype=np.float64).spikes
-    assert spikes.sum() > 500
-    np.testing.assert_array_equal(derived, spikes)

@@ -2,7 +2,8 @@
 
 Objects (all reachable as attributes, and by name in :attr:`BrianCircuit.network`):
 
-- ``neurons`` (``NeuronGroup`` "neurons", N*B LIF neurons; variables v, I, I_rec, h, r,
+- ``neurons`` (``NeuronGroup`` "neurons", N*B neurons of the network's neuron model
+  (:mod:`brianmodes.brian.equations`); for the built-in LIF, variables v, I, I_rec, h, r,
   rmax, v_th, trial, neuron)
 - recurrence ``modes``: ``modes`` (``NeuronGroup`` "modes", P*B units with kappa = xi_out^T r
   and lam), ``to_modes`` and ``from_modes`` (``Synapses``, 2 N P B in all, whose ``loading``
@@ -49,13 +50,16 @@ def dense_memory_bytes(N, n_trials=1):
 
 
 class BrianCircuit:
-    """Build the Brian2 objects of a trained LIF network.
+    """Build the Brian2 objects of a trained spiking network.
 
     Parameters
     ----------
     net : ModeNetwork
-        Any spiking network; the numpy engine's ``brian2`` discretization is
-        what this circuit simulates exactly at ``dt = net.dt``.
+        Any spiking network. The neurons are the network's own neuron model
+        (its equations, threshold, reset, refractoriness and parameter values,
+        per-neuron ones included); for a continuous model this circuit
+        simulates exactly what the numpy engine computes at ``dt = net.dt``.
+        A network on the published update runs as the continuous LIF.
     n_trials : int
         Copies of the network in one group (one per trial; trials never
         interact).
@@ -101,8 +105,6 @@ class BrianCircuit:
 
         from ..network import as_seconds
 
-        if net.neuron != "lif":
-            raise BrianModesError("only spiking (lif) networks run in Brian2; the tanh baseline has no spikes")
         if recurrence not in RECURRENCES:
             raise BrianModesError(f"recurrence must be one of {', '.join(RECURRENCES)}, got {recurrence!r}")
         if input_kind not in INPUT_KINDS:
@@ -120,6 +122,8 @@ class BrianCircuit:
         if recurrence == "dense":
             self._check_dense_memory(max_memory)
         model = neuron_model(net)
+        self.input_variable, self.activity, self.recurrent_input = model["input"], model["activity"], \
+            model["recurrent"]
         if refractory is not None:
             model["refractory"] = as_seconds(refractory, "refractory") * b2.second
         self.equations = model["equations"]
@@ -130,9 +134,10 @@ class BrianCircuit:
             self.clock = clock
             self.neurons = b2.NeuronGroup(
                 N * B, model["equations"], threshold=model["threshold"], reset=model["reset"],
-                refractory=model["refractory"], method="exponential_euler", namespace=self.namespace,
+                refractory=model["refractory"], method=model["method"], namespace=self.namespace,
                 clock=clock, order=0, name="neurons")
-            self.neurons.v_th = net.v_th
+            for name, values in model["per_neuron"].items():  # per-neuron parameters (v_th, trained taus)
+                setattr(self.neurons, name, np.tile(np.asarray(values), B) * _unit_of(values))
             self.neurons.trial = np.repeat(np.arange(B), N)
             self.neurons.neuron = np.tile(np.arange(N), B)
             objects = [self.neurons]
@@ -178,8 +183,8 @@ class BrianCircuit:
         if self.recurrence == "dense":
             self.modes = self.to_modes = self.from_modes = None
             self.recurrent = b2.Synapses(self.neurons, self.neurons,
-                                         "w : 1 (constant)\nI_rec_post = w * r_pre : 1 (summed)",
-                                         clock=clock, name="recurrent")
+                                         f"w : 1 (constant)\n{self.recurrent_input}_post = w * {self.activity}_pre "
+                                         ": 1 (summed)", clock=clock, name="recurrent")
             pre, post = _block_indices(N, N, B)
             self.recurrent.connect(i=pre, j=post)
             self.recurrent.w = np.tile(net.W.T.reshape(-1), B)  # w[pre j, post i] = W[i, j]
@@ -194,14 +199,14 @@ class BrianCircuit:
         self.modes.trial = np.repeat(np.arange(B), P)
         self.modes.mode = np.tile(np.arange(P), B)
         self.to_modes = b2.Synapses(self.neurons, self.modes,
-                                    "loading : 1 (constant)\nkappa_post = loading * r_pre : 1 (summed)",
+                                    f"loading : 1 (constant)\nkappa_post = loading * {self.activity}_pre : 1 (summed)",
                                     clock=clock, name="to_modes")
         pre, post = _block_indices(N, P, B)
         self.to_modes.connect(i=pre, j=post)
         self.to_modes.loading = np.tile(net.xi_out.reshape(-1), B)
         self.from_modes = b2.Synapses(self.modes, self.neurons,
-                                      "loading : 1 (constant)\nI_rec_post = loading * lam_pre * kappa_pre : 1 (summed)",
-                                      clock=clock, name="from_modes")
+                                      f"loading : 1 (constant)\n{self.recurrent_input}_post = loading * lam_pre * "
+                                      "kappa_pre : 1 (summed)", clock=clock, name="from_modes")
         pre, post = _block_indices(P, N, B)
         self.from_modes.connect(i=pre, j=post)
         self.from_modes.loading = np.tile(net.xi_in.T.reshape(-1), B)
@@ -213,14 +218,15 @@ class BrianCircuit:
         if literal:
             self.inputs = b2.SpikeGeneratorGroup(net.N_in * B, [], [] * b2.second, clock=clock, name="inputs")
             self.input_synapses = b2.Synapses(self.inputs, self.neurons, "w_in : 1 (constant)",
-                                                  on_pre="I_post += w_in", clock=clock, name="input_synapses")
+                                              on_pre=f"{self.input_variable}_post += w_in", clock=clock,
+                                              name="input_synapses")
             pre, post = _block_indices(net.N_in, N, B)
             self.input_synapses.connect(i=pre, j=post)
             self.input_synapses.w_in = np.tile(net.W_in.T.reshape(-1), B)
             return [self.inputs, self.input_synapses]
-        # the jumps of I for this step, applied after the state update (synapses slot)
-        self.input_operation = self.neurons.run_regularly("I += input_current(t, i)", when="synapses",
-                                                          name="input_operation")
+        # the jumps of the input variable for this step, applied after the state update (synapses slot)
+        self.input_operation = self.neurons.run_regularly(f"{self.input_variable} += input_current(t, i)",
+                                                          when="synapses", name="input_operation")
         return [self.input_operation]
 
     def _build_readout(self, b2, clock):
@@ -230,9 +236,9 @@ class BrianCircuit:
         self.readout.trial = np.repeat(np.arange(B), net.N_out)
         self.readout.output = np.tile(np.arange(net.N_out), B)
         objects = [self.readout]
-        source = "r"
+        source = a = self.activity
         if net.readout == "max":
-            self.max_operation = self.neurons.run_regularly("rmax = rmax + (r - rmax) * int(r > rmax)",
+            self.max_operation = self.neurons.run_regularly(f"rmax = rmax + ({a} - rmax) * int({a} > rmax)",
                                                             when="end", order=-2, name="max_operation")
             objects.append(self.max_operation)
             source = "rmax"
@@ -373,6 +379,13 @@ class BrianCircuit:
                 values = np.asarray(getattr(self.state_monitor, name + "_")[:])  # (B*N, T)
                 traces[name] = values.T.reshape(-1, B, N).copy()
         return BrianResult(spikes=spikes, outputs=outputs, dt=self.dt, traces=traces)
+
+
+def _unit_of(values):
+    """The Brian2 unit of a quantity array (1 for plain numbers)."""
+    from brian2 import get_unit
+
+    return get_unit(values.dim) if hasattr(values, "dim") else 1
 
 
 @contextlib.contextmanager
