@@ -195,6 +195,20 @@ def test_records_k_the_recurrent_input_and_program_names():
         CompiledEngine(lif("double"), dt).forward(weights, x, readout="max", record=("q",))
 
 
+@pytest.mark.compiled
+def test_spike_inputs_as_bytes_give_the_same_step():
+    x, weights, dt = _problem("digits", "max", True)
+    engine, labels = CompiledEngine(lif("double"), dt), np.arange(x.shape[1]) % 10
+    as_float = engine.loss_and_grads(weights, x.astype(np.float32), labels)
+    for raw in (x.astype(bool), x.astype(np.uint8)):  # a quarter of the memory to scan, the same numbers
+        step = engine.loss_and_grads(weights, raw, labels)
+        np.testing.assert_array_equal(step["outputs"], as_float["outputs"])
+        for name, grad in as_float["grads"].items():
+            np.testing.assert_array_equal(step["grads"][name], grad)
+    with pytest.raises(BrianModesError, match="dtype must be float32 or float64"):
+        engine.forward(weights, x.astype(bool), dtype=np.int32)
+
+
 LOSSES = [("max", "cross_entropy", None, "fused"), ("max", "double_softmax_cross_entropy", None, "two-phase"),
           ("per_step", "root_sse", "mask", "fused"), ("per_step", "mse", None, "fused"),
           ("per_step", "sse", "mask", "fused"), ("per_step", "root_sse", "rate", "two-phase"),

@@ -83,10 +83,12 @@ class CompiledEngine:
         count (``OMP_NUM_THREADS``, a threadpoolctl limit, else the cores).
         Gradients are summed per thread, so float32 results are reproducible
         at equal thread counts (as BLAS products are).
-    backward : {'tape', 'recompute'}
+    backward : {'recompute', 'tape'}
         How :meth:`backward` gets the forward values of a two-phase step: the
-        tape stored by :meth:`forward` (``train=True``), or the forward steps
-        run again per trial, in cache, before its adjoint.
+        forward steps run again per trial, in cache, right before its adjoint
+        (default: measured faster here, 40 vs 66 ms for the context step with
+        a rate penalty), or the tape stored by :meth:`forward` (``train=True``;
+        all trials' tapes, ~90 MB for the context task, bound by memory).
 
     Raises
     ------
@@ -94,7 +96,7 @@ class CompiledEngine:
         When the library cannot be built (the compiler's first error line).
     """
 
-    def __init__(self, model, dt, *, threads=None, backward="tape"):
+    def __init__(self, model, dt, *, threads=None, backward="recompute"):
         self.numpy = Engine(model, dt)
         self.model, self.dt, self.program = model, self.numpy.dt, self.numpy.program
         self.states, self.activity = self.numpy.states, self.numpy.activity
@@ -118,14 +120,31 @@ class CompiledEngine:
         n = self.threads if self.threads is not None else self.library.max_threads()
         return max(1, min(int(n), B))
 
-    def _inputs(self, weights, inputs, readout):
+    def _inputs(self, weights, inputs, readout, dtype=None):
+        """Inputs, weights (prepared and padded) and the compute dtype.
+
+        Inputs are float32/float64 (the compute type), or bool/uint8 (0/1
+        spikes: a quarter of the memory to scan; computed in ``dtype``,
+        default float32).
+        """
         if readout not in READOUTS:
             raise BrianModesError(f"readout must be one of {', '.join(READOUTS)}; got {readout!r}")
         x = np.asarray(inputs)
-        if x.ndim != 3 or x.dtype not in (np.float32, np.float64):
-            raise BrianModesError(f"inputs must be a float32 or float64 array (T, B, N_in); got {x.dtype} {x.shape}")
+        if x.ndim != 3 or x.dtype not in (np.float32, np.float64, np.uint8, np.bool_):
+            raise BrianModesError("inputs must be a float32, float64, uint8 or bool array (T, B, N_in); "
+                                  f"got {x.dtype} {x.shape}")
+        if x.dtype.kind == "f":
+            if dtype is not None and np.dtype(dtype) != x.dtype:
+                raise BrianModesError(f"dtype {np.dtype(dtype)} differs from the inputs' {x.dtype}")
+            compute = x.dtype
+        else:
+            compute = np.dtype(np.float32 if dtype is None else dtype)
+            if compute not in (np.float32, np.float64):
+                raise BrianModesError(f"dtype must be float32 or float64, got {compute}")
+            x = x.view(np.uint8)
         x = np.ascontiguousarray(x)
-        w = prepare_weights(weights, x.dtype)
+        w = prepare_weights(weights, compute)
+        w["dtype"] = compute
         if w["W_in"].shape[1] != x.shape[2]:
             raise BrianModesError(f"inputs have {x.shape[2]} channels but W_in takes {w['W_in'].shape[1]}")
         N = w["W_in"].shape[0]
@@ -152,12 +171,14 @@ class CompiledEngine:
         for j, name in enumerate(self.layout.parameters):
             par[j, :N] = values[name]
             par[j, N:] = par[j, 0]  # the padding runs a copy of neuron 0's dynamics, with zero weights
-        a = dict(x=x, params=par, consts=aligned_empty((len(self.layout.constants), Np), x.dtype),
-                 y=np.empty((T, B, K) if readout == "per_step" else (B, K), x.dtype),
+        dtype = w["dtype"]
+        a = dict(x=x, params=par, consts=aligned_empty((len(self.layout.constants), Np), dtype),
+                 y=np.empty((T, B, K) if readout == "per_step" else (B, K), dtype),
                  count=np.empty((B, Np), np.int32), **w["c"])
         if readout == "max":
-            a.update(amax=np.empty((B, Np), x.dtype), argmax=np.empty((B, Np), np.int32))
-        dims = dict(T=T, B=B, N=N, Np=Np, NI=NI, P=P, K=K, modes=int(w["modes"]), per_step=int(readout == "per_step"))
+            a.update(amax=np.empty((B, Np), dtype), argmax=np.empty((B, Np), np.int32))
+        dims = dict(T=T, B=B, N=N, Np=Np, NI=NI, P=P, K=K, modes=int(w["modes"]), per_step=int(readout == "per_step"),
+                    x_u8=int(x.dtype == np.uint8), dtype=dtype)
         return a, dims, values
 
     def _grad_buffers(self, a, dims, threads, dtype):
@@ -169,7 +190,7 @@ class CompiledEngine:
     def _call(self, a, dims, *, do_fwd, do_bwd, tape_mode, seed=SEED_GIVEN, surrogate=None, record=False):
         threads = self._threads(dims["B"])
         if do_bwd and "g64" not in a:
-            self._grad_buffers(a, dims, threads, a["x"].dtype)
+            self._grad_buffers(a, dims, threads, dims["dtype"])
         kind, slope = (0, 1.0) if surrogate is None else surrogate
         ints = dict(dims, N=dims["Np"], Nt=dims["N"], do_fwd=int(do_fwd), do_bwd=int(do_bwd), tape_mode=tape_mode,
                     seed=seed, sur=kind, threads=threads, n_ref=self._n_ref, record=int(record),
@@ -177,7 +198,7 @@ class CompiledEngine:
         records = a.get("records")
         pointers = [_pointer(a.get(name)) for name in POINTERS[:-1]]
         pointers.append(None if records is None else records.ctypes.data)
-        suffix = "f32" if a["x"].dtype == np.float32 else "f64"
+        suffix = "f32" if dims["dtype"] == np.float32 else "f64"
         status = self.library.run(suffix, pointers, [int(ints[name]) for name in INTEGERS],
                                   [self.dt, float(slope), float(self.model.refractory)])
         if status != 0:
@@ -229,12 +250,16 @@ class CompiledEngine:
         a["records"] = table
         return traces
 
-    def forward(self, weights, inputs, *, readout="max", record=(), params=None, spike_fn=None, train=False):
+    def forward(self, weights, inputs, *, readout="max", record=(), params=None, spike_fn=None, train=False,
+                dtype=None):
         """Run the model on inputs ``(T, B, N_in)``: as :meth:`Engine.forward <brianmodes.neurons.Engine.forward>`.
 
-        With ``train=True`` the tape is kept for :meth:`backward` (in a buffer
-        of this engine, reused by the next forward pass). A smooth
-        ``spike_fn`` (gradient checks) runs on the numpy engine.
+        With ``train=True`` and ``backward='tape'`` the tape is kept for
+        :meth:`backward` (in a buffer of this engine, reused by the next
+        forward pass); with ``'recompute'`` only the outputs are. A smooth
+        ``spike_fn`` (gradient checks) runs on the numpy engine. Inputs may
+        also be bool or uint8 (0/1 spikes; computed in ``dtype``, default
+        float32): the loop then reads a quarter of the memory.
 
         Returns
         -------
@@ -243,18 +268,20 @@ class CompiledEngine:
             and what :meth:`backward` needs.
         """
         if spike_fn is not None:
-            out = self.numpy.forward(weights, inputs, readout=readout, record=record, params=params,
+            x = np.asarray(inputs)
+            x = x if x.dtype.kind == "f" else x.astype(dtype or np.float32)
+            out = self.numpy.forward(weights, x, readout=readout, record=record, params=params,
                                      spike_fn=spike_fn, train=train)
             out["engine"] = "numpy"
             return out
-        x, w = self._inputs(weights, inputs, readout)
+        x, w = self._inputs(weights, inputs, readout, dtype)
         record = tuple(record)
         self.numpy._plan(record, train, w["modes"])  # the numpy engine's checks of the names
         a, dims, _ = self._arrays(x, w, readout, params)
-        traces = self._records(record, a, dims, x.dtype)
+        traces = self._records(record, a, dims, w["dtype"])
         generation, keep = None, train and self.backward_mode == "tape"
         if keep:
-            (a["tape_r"], a["tape_u"], a["tape_k"]), generation = self._global_tape(dims, x.dtype)
+            (a["tape_r"], a["tape_u"], a["tape_k"]), generation = self._global_tape(dims, w["dtype"])
         self._call(a, dims, do_fwd=True, do_bwd=False, tape_mode=TAPE_GLOBAL if keep else TAPE_NONE,
                    record=bool(traces))
         return {"engine": "compiled", "y": a["y"], "traces": traces, "count": self._count(a, dims), "s_sum": None,
@@ -293,7 +320,7 @@ class CompiledEngine:
         dims = fwd["dims"]
         if dims["T"] < 2:
             raise BrianModesError("the adjoint pass needs at least 2 time steps")
-        dtype = fwd["inputs"].dtype
+        dtype = dims["dtype"]
         a = {k: v for k, v in fwd["arrays"].items() if k not in ("records", "ktrace", "g64", "gr")}
         a["gy"], a["ds"] = self._seed(gy, dims, fwd["readout"], dtype), self._ds(ds, dims, dtype)
         sur = self._surrogate(surrogate)
@@ -350,7 +377,7 @@ class CompiledEngine:
         return None
 
     def loss_and_grads(self, weights, inputs, targets, mask=None, *, readout="max", loss="cross_entropy",
-                       surrogate="fast_sigmoid", rate_regularizer=None, params=None):
+                       surrogate="fast_sigmoid", rate_regularizer=None, params=None, dtype=None):
         """One training step: outputs, numpy's loss, and the gradients (fused where the loss allows).
 
         Returns
@@ -366,7 +393,7 @@ class CompiledEngine:
         if rate_regularizer is not None and not self.model.spiking:
             raise BrianModesError(f"model {self.model.name!r} has no spikes: a rate regularizer does not apply")
         if seed is None:
-            fwd = self.forward(weights, inputs, readout=readout, params=params, train=True)
+            fwd = self.forward(weights, inputs, readout=readout, params=params, train=True, dtype=dtype)
             if fwd["dims"]["T"] < 2:
                 raise BrianModesError("training needs trials of at least 2 time steps")
             task_loss, gy = fn(fwd["y"], targets, mask)
@@ -376,18 +403,18 @@ class CompiledEngine:
             grads = self.backward(fwd, gy, surrogate, ds)
             return {"loss": task_loss + penalty, "task_loss": task_loss, "penalty": penalty, "grads": grads,
                     "outputs": fwd["y"], "count": fwd["count"], "path": "two-phase"}
-        x, w = self._inputs(weights, inputs, readout)
+        x, w = self._inputs(weights, inputs, readout, dtype)
         a, dims, values = self._arrays(x, w, readout, params)
         if dims["T"] < 2:
             raise BrianModesError("training needs trials of at least 2 time steps")
-        self._loss_inputs(a, dims, seed, targets, mask, x.dtype)
+        self._loss_inputs(a, dims, seed, targets, mask, w["dtype"])
         sur = self._surrogate(surrogate)
         self._call(a, dims, do_fwd=True, do_bwd=True, tape_mode=TAPE_LOCAL, seed=seed, surrogate=sur)
         task_loss, gy = fn(a["y"], targets, mask)
-        scale = _seed_scale(np.asarray(gy, np.float64), a["gy"].astype(np.float64), x.dtype)
+        scale = _seed_scale(np.asarray(gy, np.float64), a["gy"].astype(np.float64), w["dtype"])
         if scale is None:  # numpy's gradient is not a multiple of the seed: the backward pass with it
             b = {k: v for k, v in a.items() if k not in ("g64", "gr", "target", "tmask", "labels")}
-            b["gy"] = np.ascontiguousarray(gy, dtype=x.dtype)
+            b["gy"] = np.ascontiguousarray(gy, dtype=w["dtype"])
             self._call(b, dims, do_fwd=True, do_bwd=True, tape_mode=TAPE_LOCAL, surrogate=sur)
             a, scale = b, 1.0
         grads = self._gradients(a, dims, values, scale)

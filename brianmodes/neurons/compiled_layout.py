@@ -23,7 +23,7 @@ POINTERS = ("x", "W_in_T", "xi_in_T", "xi_out_T", "lam", "W", "W_T", "W_out", "p
             "ktrace", "records")
 #: Integer arguments of ``bm_run``, in order.
 INTEGERS = ("T", "B", "N", "NI", "P", "K", "modes", "per_step", "do_fwd", "do_bwd", "tape_mode", "seed", "sur",
-            "threads", "n_ref", "record", "ftz", "Nt")
+            "threads", "n_ref", "record", "ftz", "Nt", "x_u8")
 #: Double arguments of ``bm_run``, in order.
 DOUBLES = ("dt", "slope", "t_ref")
 #: ``tape_mode``: one step's scratch (no training), the whole trial per thread (fused), a global tape.

@@ -151,6 +151,8 @@ def engine_step(net, inputs, targets, mask=None, *, engine, params, loss="cross_
         raise BrianModesError("training needs trials of at least 2 time steps")
     if params is None and engine.model is getattr(net, "engine_model", None):
         params = net.neuron_values()
+    if not engine.model.spiking:
+        rate_regularizer = None  # as the numpy step: a rate model has no spikes to penalise
     step = engine.loss_and_grads(engine_params(net, x.dtype), x, targets, mask, readout=net.readout, loss=loss,
                                  surrogate=surrogate, rate_regularizer=rate_regularizer, params=params)
     rate = None

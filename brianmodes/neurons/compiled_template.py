@@ -171,33 +171,42 @@ static int64_t BM_(bm_active)(const real *restrict bmx, int64_t bmNI, int32_t *r
     return bmc;
 }
 
-/* event-driven input projection: out = sum over the active inputs a (ascending) of x_a W_in^T[a]
-   (the row itself for x_a = 1: no product), accumulated in registers, 128 neurons at a time */
+/* event-driven input projection: out = sum over the active inputs a (ascending) of x_a W_in^T[a],
+   accumulated in registers, 128 neurons at a time */
 static void BM_(bm_project)(const int32_t *restrict bmidx, const real *restrict bmval, int64_t bmc,
                             const real *restrict bmWT, real *restrict bmout, int64_t bmN)
 {
 #ifdef BM_VECTOR_LANES
-    for (int64_t bmn0 = 0; bmn0 < bmN; bmn0 += 128) {
-        const int64_t bmnv = (bmN - bmn0) / 16 < 8 ? (bmN - bmn0) / 16 : 8;
-        /* eight named accumulators: registers (an array would live on the stack) */
-        BM_(v16) bma0 = {0}, bma1 = {0}, bma2 = {0}, bma3 = {0}, bma4 = {0}, bma5 = {0}, bma6 = {0}, bma7 = {0};
-        for (int64_t bma_i = 0; bma_i < bmc; bma_i++) {
-            const real *restrict bmrow = bmWT + (int64_t)bmidx[bma_i] * bmN + bmn0;
-            const real bmv = bmval[bma_i];
-#define BM_ROW(k) (bmv == 1 ? BM_(bm_load)(bmrow + 16 * (k)) : bmv * BM_(bm_load)(bmrow + 16 * (k)))
-            bma0 += BM_ROW(0);
-            if (bmnv > 1) bma1 += BM_ROW(1);
-            if (bmnv > 2) bma2 += BM_ROW(2);
-            if (bmnv > 3) bma3 += BM_ROW(3);
-            if (bmnv > 4) bma4 += BM_ROW(4);
-            if (bmnv > 5) bma5 += BM_ROW(5);
-            if (bmnv > 6) bma6 += BM_ROW(6);
-            if (bmnv > 7) bma7 += BM_ROW(7);
-#undef BM_ROW
-        }
-        const BM_(v16) bmall[8] = {bma0, bma1, bma2, bma3, bma4, bma5, bma6, bma7};
-        memcpy(bmout + bmn0, bmall, sizeof(bmall[0]) * bmnv);
+/* NV accumulators of 16 neurons in registers; a spike adds the row itself (1 * w is w: the same sum) */
+#define BM_PROJECT(NV)                                                                                       \
+    {                                                                                                      \
+        BM_(v16) bma[NV];                                                                                  \
+        for (int bmk = 0; bmk < NV; bmk++)                                                                 \
+            bma[bmk] = (BM_(v16)){0};                                                                      \
+        for (int64_t bma_i = 0; bma_i < bmc; bma_i++) {                                                    \
+            const real *restrict bmrow = bmWT + (int64_t)bmidx[bma_i] * bmN + bmn0;                        \
+            const real bmv = bmval[bma_i];                                                                 \
+            if (bmv == 1)                                                                                  \
+                for (int bmk = 0; bmk < NV; bmk++)                                                         \
+                    bma[bmk] += BM_(bm_load)(bmrow + 16 * bmk);                                            \
+            else                                                                                           \
+                for (int bmk = 0; bmk < NV; bmk++)                                                         \
+                    bma[bmk] += bmv * BM_(bm_load)(bmrow + 16 * bmk);                                      \
+        }                                                                                                  \
+        memcpy(bmout + bmn0, bma, sizeof bma);                                                             \
     }
+    for (int64_t bmn0 = 0; bmn0 < bmN; bmn0 += 128)
+        switch ((bmN - bmn0) / 16 < 8 ? (bmN - bmn0) / 16 : 8) {
+        case 1: BM_PROJECT(1) break;
+        case 2: BM_PROJECT(2) break;
+        case 3: BM_PROJECT(3) break;
+        case 4: BM_PROJECT(4) break;
+        case 5: BM_PROJECT(5) break;
+        case 6: BM_PROJECT(6) break;
+        case 7: BM_PROJECT(7) break;
+        default: BM_PROJECT(8) break;
+        }
+#undef BM_PROJECT
 #else
     memset(bmout, 0, sizeof(real) * bmN);
     for (int64_t bma_i = 0; bma_i < bmc; bma_i++) {
@@ -228,10 +237,11 @@ static void BM_(bm_constants)(const double *restrict bmpar, real *restrict bmC, 
 }
 
 struct BM_(ctx) {
-    int64_t T, B, N, Nt, NI, P, K, modes, per_step, tape_mode, seed, sur, n_ref, nr, nu, L64, Lr, G;
+    int64_t T, B, N, Nt, NI, P, K, modes, per_step, tape_mode, seed, sur, n_ref, nr, nu, L64, Lr, G, x_u8;
     double dt, t_ref;
     real slope, half_slope;
-    const real *x, *W_in_T, *xi_in_T, *xi_out_T, *lam, *W, *W_T, *W_out, *C, *target, *tmask, *ds;
+    const void *x;  /* (T, B, NI): real, or bytes when x_u8 */
+    const real *W_in_T, *xi_in_T, *xi_out_T, *lam, *W, *W_T, *W_out, *C, *target, *tmask, *ds;
     const int64_t *labels;
     real *y, *amax, *tape_r, *tape_k, *gy, *ktrace, *gr;
     uint8_t *tape_u;
@@ -328,6 +338,39 @@ static int64_t BM_(bm_tape)(const struct BM_(ctx) *bmc, const struct BM_(work) *
     return bmc->tape_mode == 1;
 }
 
+/* the same for inputs given as bytes (0/1 spikes as uint8 or bool: a quarter of the memory to read) */
+static int64_t BM_(bm_active_u8)(const uint8_t *restrict bmx, int64_t bmNI, int32_t *restrict bmidx,
+                                 real *restrict bmval)
+{
+    int64_t bmc = 0, bmi = 0;
+    for (; bmi + 32 <= bmNI; bmi += 32) {
+        uint64_t bmm;
+#if defined(__AVX2__)
+        const __m256i bmv = _mm256_loadu_si256((const __m256i *)(bmx + bmi));
+        bmm = ~(uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(bmv, _mm256_setzero_si256())) & 0xffffffffu;
+#else
+        uint64_t bmw[4];
+        memcpy(bmw, bmx + bmi, sizeof bmw);
+        if (!(bmw[0] | bmw[1] | bmw[2] | bmw[3]))
+            continue;
+        bmm = 0;
+        for (int bmj = 0; bmj < 32; bmj++)
+            bmm |= (uint64_t)(bmx[bmi + bmj] != 0) << bmj;
+#endif
+        for (; bmm; bmm &= bmm - 1) {
+            const int64_t bmk = bmi + BM_(bm_lowest)((unsigned)(bmm & 0xffffffffu));
+            bmidx[bmc] = (int32_t)bmk;
+            bmval[bmc++] = (real)bmx[bmk];
+        }
+    }
+    for (; bmi < bmNI; bmi++)
+        if (bmx[bmi] != 0) {
+            bmidx[bmc] = (int32_t)bmi;
+            bmval[bmc++] = (real)bmx[bmi];
+        }
+    return bmc;
+}
+
 /* the active inputs of trials b0 .. b0+G-1 at every step, scanned in memory order (time-major: the rows of
    the group's trials at one step are contiguous), before the per-trial loops read them */
 static void BM_(bm_prescan)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bmb0, int64_t bmg1)
@@ -336,8 +379,10 @@ static void BM_(bm_prescan)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, i
     for (int64_t bm_t = 0; bm_t < bmc->T; bm_t++)
         for (int64_t bmg = 0; bmg < bmg1; bmg++) {
             const int64_t bmslot = bmg * bmc->T + bm_t;
-            const int64_t bmna = BM_(bm_active)(bmc->x + (bm_t * bmc->B + bmb0 + bmg) * bmc->NI, bmc->NI,
-                                                bmw->ai + bmoff, bmw->av + bmoff);
+            const int64_t bmrow = (bm_t * bmc->B + bmb0 + bmg) * bmc->NI;
+            const int64_t bmna = bmc->x_u8
+                ? BM_(bm_active_u8)((const uint8_t *)bmc->x + bmrow, bmc->NI, bmw->ai + bmoff, bmw->av + bmoff)
+                : BM_(bm_active)((const real *)bmc->x + bmrow, bmc->NI, bmw->ai + bmoff, bmw->av + bmoff);
             bmw->aoff[bmslot] = bmoff;
             bmw->an[bmslot] = (int32_t)bmna;
             bmoff += bmna;
@@ -362,6 +407,7 @@ int BM_(bm_run)(void **bmptr, const int64_t *bmint, const double *bmdbl)
     bmc.n_ref = bmint[14];
     const int64_t bmrecord = bmint[15], bmftz = bmint[16];
     bmc.Nt = bmint[17];
+    bmc.x_u8 = bmint[18];
     bmc.dt = bmdbl[0]; bmc.slope = (real)bmdbl[1]; bmc.half_slope = (real)(0.5 * bmdbl[1]); bmc.t_ref = bmdbl[2];
     bmc.nr = @NR@; bmc.nu = @NU@;
     bmc.x = bmptr[0]; bmc.W_in_T = bmptr[1]; bmc.xi_in_T = bmptr[2]; bmc.xi_out_T = bmptr[3]; bmc.lam = bmptr[4];
