@@ -9,12 +9,17 @@ inputs and return a StepResult):
   root-sum-squared error (fused path);
 - MNIST-like: N=100, P=3, B=256, T=50, 784 binary inputs at ~15 %, double filter, max
   readout, cross-entropy (fused path);
+- MNIST again with the 0/1 inputs given as bool (the compiled loop reads bytes);
 - for reference, the two dense input products alone (x @ W_in^T and the W_in gradient
-  dL/dI_in^T @ x), BLAS at 1 and 2 threads; the compiled step at 1 and 2 OpenMP threads;
+  dL/dI_in^T @ x), BLAS at 1 and 2 threads; the compiled step at 1 and 2 OpenMP threads, and
+  the CPU time of the 1-thread step (on a shared machine the best estimate of an idle core);
 - the compiled context step for N = 1000, 3000, 10000 at P = 10 (fewer repeats), with the
   loop's working memory.
 
 The machine's load average is printed before and after: on a shared machine the numbers move.
+OpenBLAS's threads spin for 2^28 cycles after each product by default; they would take the cores
+from the compiled step that runs next, so this script sets OPENBLAS_THREAD_TIMEOUT=4 (its
+shortest) before numpy loads, unless it is set.
 
     .venv/bin/python benchmarks/bench_compiled.py [--repeats 7] [--scale-repeats 3] [--no-scale]
 """
@@ -22,6 +27,8 @@ The machine's load average is printed before and after: on a shared machine the 
 import argparse
 import os
 import time
+
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before numpy (OpenBLAS reads it when it loads)
 
 import numpy as np
 
@@ -50,17 +57,17 @@ def mnist_case(rng, N=100, P=3, B=256, T=50):
 
 
 def side_by_side(fns, repeats):
-    """Median seconds of each function, run in turn in every repeat, and the ratio of the medians to the first."""
+    """Median wall-clock and CPU seconds of each function, the functions run in turn in every repeat."""
     for fn in fns:
         fn()  # warm-up (compilation, caches)
-    times = [[] for _ in fns]
+    wall, cpu = [[] for _ in fns], [[] for _ in fns]
     for _ in range(repeats):
-        for fn, acc in zip(fns, times):
-            t0 = time.perf_counter()
+        for fn, w, c in zip(fns, wall, cpu):
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
-            acc.append(time.perf_counter() - t0)
-    med = np.median(np.array(times), axis=1)
-    return med, med[0] / med
+            w.append(time.perf_counter() - t0)
+            c.append(time.process_time() - c0)
+    return np.median(np.array(wall), axis=1), np.median(np.array(cpu), axis=1)
 
 
 def _step(fn, net, x, targets, loss, engine):
@@ -86,14 +93,15 @@ def gemms(net, x, threads):
 
 
 def working_memory(engine, net, x, threads):
-    """Bytes the compiled loop allocates per thread (its state, the trial's tape, the gradient sums)."""
+    """Bytes the compiled loop allocates per call (estimate): per thread the trial's tape, the states
+    and adjoints, the trial's dL/dI_in rows, the gradient sums; and the network's padded arrays."""
     T, B, n_in = x.shape
     Np = -(-net.N // 16) * 16
     size = np.dtype(np.float32).itemsize
     tape = T * (len(engine.layout.real_slots) + 1) * Np * size + T * (net.P + 1) * size
-    grads = (n_in + 4 * net.P + 2) * Np * size + (net.N_out + 2 * net.P) * Np * 8
-    lists = min(T * n_in, T * n_in) * (4 + size) + T * Np * size
-    return threads * (tape + grads + lists + 30 * Np * size)
+    per_thread = tape + T * Np * size + (n_in + 4 * net.P + net.N_out) * Np * size \
+        + (net.N_out + 2 * net.P) * Np * 8 + 40 * Np * size
+    return threads * per_thread + (n_in + 2 * net.P + net.N_out) * Np * size
 
 
 def main():
@@ -105,26 +113,30 @@ def main():
     rng = np.random.default_rng(0)
     load = os.getloadavg()
     print(f"Medians of {args.repeats} runs, forward + backward + weight gradients, float32, "
-          f"numpy {np.__version__}, {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} at the start")
+          f"numpy {np.__version__}, {os.cpu_count()} CPUs, OPENBLAS_THREAD_TIMEOUT="
+          f"{os.environ['OPENBLAS_THREAD_TIMEOUT']}, load average {load[0]:.2f} {load[1]:.2f} at the start")
     print()
-    print("| case | numpy engine | compiled, 1 thread | compiled, 2 threads | numpy / compiled (2) | "
-          "dense input GEMMs, 1 BLAS thread | 2 BLAS threads |")
-    print("|---|---|---|---|---|---|---|")
-    for name, case in (("context N=100 P=3 B=100 T=500", context_case), ("MNIST N=100 P=3 B=256 T=50", mnist_case)):
+    print("| case | numpy engine | compiled, 1 thread | (its CPU time) | compiled, 2 threads | numpy / compiled "
+          "(2 threads) | dense input GEMMs, 1 BLAS thread | 2 BLAS threads |")
+    print("|---|---|---|---|---|---|---|---|")
+    cases = (("context N=100 P=3 B=100 T=500", context_case, False), ("MNIST N=100 P=3 B=256 T=50", mnist_case, False),
+             ("MNIST, inputs as bool", mnist_case, True))
+    for name, case, as_bool in cases:
         net, x, targets, loss = case(rng)
-        reference, _ = engines(net)
-        one, two = CompiledEngine(net.engine_model, net.dt, threads=1), CompiledEngine(net.engine_model, net.dt,
-                                                                                     threads=2)
-        fns = [_step(numpy_step, net, x, targets, loss, reference), _step(compiled_step, net, x, targets, loss, one),
-               _step(compiled_step, net, x, targets, loss, two), gemms(net, x, 1), gemms(net, x, 2)]
-        med, ratio = side_by_side(fns, args.repeats)
-        print(f"| {name} | {med[0] * 1e3:.1f} ms | {med[1] * 1e3:.1f} ms | {med[2] * 1e3:.1f} ms | {ratio[2]:.1f}x | "
-              f"{med[3] * 1e3:.1f} ms | {med[4] * 1e3:.1f} ms |")
+        reference = Engine(net.engine_model, net.dt)
+        one = CompiledEngine(net.engine_model, net.dt, threads=1)
+        two = CompiledEngine(net.engine_model, net.dt, threads=2)
+        xc = x.astype(bool) if as_bool else x
+        fns = [_step(numpy_step, net, x, targets, loss, reference), _step(compiled_step, net, xc, targets, loss, one),
+               _step(compiled_step, net, xc, targets, loss, two), gemms(net, x, 1), gemms(net, x, 2)]
+        wall, cpu = side_by_side(fns, args.repeats)
+        print(f"| {name} | {wall[0] * 1e3:.1f} ms | {wall[1] * 1e3:.1f} ms | {cpu[1] * 1e3:.1f} ms | "
+              f"{wall[2] * 1e3:.1f} ms | {wall[0] / wall[2]:.1f}x | {wall[3] * 1e3:.1f} ms | {wall[4] * 1e3:.1f} ms |")
     if not args.no_scale:
         print()
         print(f"Compiled context step (B=100, T=500, P=10), 2 threads, medians of {args.scale_repeats}")
         print()
-        print("| N | step | per neuron and trial-step | loop working memory |")
+        print("| N | step | per neuron and trial-step | loop working memory (estimate) |")
         print("|---|---|---|---|")
         for N in (1000, 3000, 10000):
             net, x, targets, loss = context_case(rng, N=N, P=10)
@@ -133,8 +145,11 @@ def main():
             mem = working_memory(engine, net, x, 2)
             print(f"| {N} | {med * 1e3:.0f} ms | {med / (N * 100 * 500) * 1e9:.2f} ns | {mem / 2**20:.0f} MiB |")
     load = os.getloadavg()
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
     print()
-    print(f"load average {load[0]:.2f} {load[1]:.2f} at the end")
+    print(f"load average {load[0]:.2f} {load[1]:.2f} at the end; peak resident memory of the run {peak:.0f} MiB")
 
 
 if __name__ == "__main__":

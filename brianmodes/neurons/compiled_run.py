@@ -134,7 +134,8 @@ def engine_step(net, inputs, targets, mask=None, *, engine, params, loss="cross_
     """One training step on ``engine``: :func:`brianmodes.train.bptt.engine_step`, fused when compiled.
 
     A smooth spike function (``smooth=True``, gradient checks) and the numpy
-    engine take the reference path; gradients are by parameter name.
+    engine take the reference path; gradients are by parameter name. Inputs
+    given as bool or uint8 (0/1 spikes) reach the compiled loop as bytes.
 
     Returns
     -------
@@ -146,15 +147,23 @@ def engine_step(net, inputs, targets, mask=None, *, engine, params, loss="cross_
     if not isinstance(engine, CompiledEngine) or smooth:
         return numpy_step(net, inputs, targets, mask, engine=engine, params=params, loss=loss, surrogate=surrogate,
                           rate_regularizer=rate_regularizer, dtype=dtype, smooth=smooth)
-    x = check_inputs(net, inputs, check_dtype(dtype))
+    raw = np.asarray(inputs)
+    if raw.dtype in (np.bool_, np.uint8) and raw.ndim == 3 and raw.shape[2] == net.N_in and raw.shape[0] >= 1:
+        x = raw  # 0/1 spikes kept as bytes: the loop reads a quarter of the memory (computed in ``dtype``)
+    else:
+        from ..threads import blas_limit
+
+        with blas_limit(1):  # its finiteness check is a BLAS dot: woken OpenBLAS threads would spin beside the loop
+            x = check_inputs(net, inputs, check_dtype(dtype))
     if x.shape[0] < 2:
         raise BrianModesError("training needs trials of at least 2 time steps")
     if params is None and engine.model is getattr(net, "engine_model", None):
         params = net.neuron_values()
     if not engine.model.spiking:
         rate_regularizer = None  # as the numpy step: a rate model has no spikes to penalise
-    step = engine.loss_and_grads(engine_params(net, x.dtype), x, targets, mask, readout=net.readout, loss=loss,
-                                 surrogate=surrogate, rate_regularizer=rate_regularizer, params=params)
+    compute = check_dtype(dtype) if x.dtype.kind != "f" else x.dtype
+    step = engine.loss_and_grads(engine_params(net, compute), x, targets, mask, readout=net.readout, loss=loss,
+                                 surrogate=surrogate, rate_regularizer=rate_regularizer, params=params, dtype=compute)
     rate = None
     if engine.model.spiking:
         T, B = x.shape[:2]
