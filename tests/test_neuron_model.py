@@ -213,10 +213,13 @@ def test_parameters_units_and_bounds():
 
 
 def test_derived_program_prints_and_generates_readable_code():
-    engine = Engine(lif("double-ema"), 2e-3)
-    engine.forward({"W_in": np.ones((3, 1)), "W": np.zeros((3, 3)), "W_out": np.ones((1, 3))}, np.ones((5, 1, 1)))
-    sources = [f.source for f in engine.program.compiled.values() if hasattr(f, "source")]
-    assert any("numpy.where(not_refractory" in s for s in sources)
+    weights = {"W_in": np.ones((3, 1)), "W": np.zeros((3, 3)), "W_out": np.ones((1, 3))}
+    for mode, held in (("hold", "numpy.where(not_refractory, _c1*v__0 + I__0*_c0, v__0)"),
+                       ("clamp", "(_c1*v__0 + I__0*_c0)*not_refractory")):  # a clamp to 0: times the mask
+        engine = Engine(lif("double-ema", refractory_mode=mode), 2e-3)
+        engine.forward(weights, np.ones((5, 1, 1)))
+        sources = [f.source for f in engine.program.compiled.values() if hasattr(f, "source")]
+        assert any(f"v__1 = {held}" in s for s in sources), sources
 
 
 def _continuous(**kw):

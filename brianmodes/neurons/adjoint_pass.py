@@ -37,12 +37,14 @@ def _getters(engine, fwd, names, zero):
 
 
 def _direct(fwd, gy, w):
-    """dL/dr[t] from the readout, as a function of t."""
+    """dL/dr[t] from the readout, as a function of t (per step: no (T, B, N) array of it is made)."""
+    W_out = w["W_out"]
     if fwd["readout"] == "per_step":
-        T, B, K = gy.shape
-        Dr = (gy.reshape(T * B, K) @ w["W_out"]).reshape(T, B, -1)
-        return lambda t: Dr[t]
-    ga, argmax = gy @ w["W_out"], fwd["argmax"]
+        if W_out.shape[0] == 1:  # one output: a product with k = 1 is slow in BLAS, broadcasting is not
+            row = W_out[0]
+            return lambda t: gy[t] * row
+        return lambda t: gy[t] @ W_out
+    ga, argmax = gy @ W_out, fwd["argmax"]
     return lambda t: ga * (argmax == t)
 
 
@@ -73,10 +75,13 @@ def run_adjoint(engine, fwd, gy, surrogate, ds):
         seeds = []
         for s in seeded:
             g = G[s]
-            if s == model.activity:
-                g = g + direct(t)
+            if s == model.activity:  # a fresh array, summed into in place
+                d = direct(t)
+                if not (np.isscalar(g) and g == 0):
+                    d += g
+                g = d
                 if t < T - 1:
-                    g = g + ((GQ[t + 1] * w["lam"]) @ w["xi_out_T"] if w["modes"] else GIrec[t + 1] @ w["W"])
+                    g += (GQ[t + 1] * w["lam"]) @ w["xi_out_T"] if w["modes"] else GIrec[t + 1] @ w["W"]
             elif s == SPIKE and ds is not None:
                 g = g + ds
             seeds.append(g)

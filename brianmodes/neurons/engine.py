@@ -206,18 +206,14 @@ class Engine:
             if t == 0:
                 rec = zero
             elif modes:
-                kt = prev[ia] @ w["xi_out"]
-                if K is not None:
-                    K[t] = kt
-                rec = (kt * w["lam"]) @ w["xi_in_T"]
+                kt = np.matmul(prev[ia], w["xi_out"], out=K[t]) if K is not None else prev[ia] @ w["xi_out"]
+                kt = kt * w["lam"]
+                rec = kt @ w["xi_in_T"]
             else:
                 rec = prev[ia] @ w["W_T"]
             args = [*prev, drive[t], rec]
             if prog.masked:
-                m = clock.mask(t)
-                args.append(m)
-                if "m" in keep:
-                    keep["m"][t] = m
+                args.append(clock.mask(t, out=keep["m"][t] if "m" in keep else None))
             new, extra, spk = fstep(*pre, *args, *C)
             for buf, i in finals:
                 buf[t] = new[i]

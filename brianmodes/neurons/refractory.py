@@ -48,10 +48,10 @@ class StepClock:
         self.last = np.full(shape, -(self.n_ref + 1), np.int64)
         self._mask = np.empty(shape, bool)
 
-    def mask(self, t):
-        """Not-refractory mask of step ``t`` (bool, a fresh array)."""
+    def mask(self, t, out=None):
+        """Not-refractory mask of step ``t`` (bool; written into ``out`` when given)."""
         op = np.less if self.strict else np.less_equal
-        return op(self.last, t - self.n_ref)
+        return op(self.last, t - self.n_ref, out=out)
 
     def update(self, t, spikes):
         np.putmask(self.last, spikes, t)
@@ -77,8 +77,8 @@ class Float32Clock:
         self.t_ref = np.float32(t_ref)
         self.t_last = np.full(shape, -1.0, np.float32)
 
-    def mask(self, t):
-        return np.float32(self.dt * t) > self.t_last + self.t_ref
+    def mask(self, t, out=None):
+        return np.greater(np.float32(self.dt * t), self.t_last + self.t_ref, out=out)
 
     def update(self, t, spikes):
         now = np.float32(self.dt * t)
