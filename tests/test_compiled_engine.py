@@ -207,6 +207,10 @@ def test_spike_inputs_as_bytes_give_the_same_step():
             np.testing.assert_array_equal(step["grads"][name], grad)
     with pytest.raises(BrianModesError, match="dtype must be float32 or float64"):
         engine.forward(weights, x.astype(bool), dtype=np.int32)
+    bad = x.copy()
+    bad[7, 3, 100] = np.nan
+    with pytest.raises(BrianModesError, match="inputs contain NaN or infinite values"):  # seen by the loop's scan
+        engine.loss_and_grads(weights, bad, labels)
 
 
 LOSSES = [("max", "cross_entropy", None, "fused"), ("max", "double_softmax_cross_entropy", None, "two-phase"),

@@ -201,6 +201,8 @@ class CompiledEngine:
         suffix = "f32" if dims["dtype"] == np.float32 else "f64"
         status = self.library.run(suffix, pointers, [int(ints[name]) for name in INTEGERS],
                                   [self.dt, float(slope), float(self.model.refractory)])
+        if status == 2:
+            raise BrianModesError("inputs contain NaN or infinite values")
         if status != 0:
             raise BrianModesError("the compiled engine could not allocate its per-thread memory "
                                   f"(B={dims['B']}, T={dims['T']}, N={dims['N']}); use fewer trials per batch")

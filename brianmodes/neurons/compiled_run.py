@@ -147,9 +147,12 @@ def engine_step(net, inputs, targets, mask=None, *, engine, params, loss="cross_
     if not isinstance(engine, CompiledEngine) or smooth:
         return numpy_step(net, inputs, targets, mask, engine=engine, params=params, loss=loss, surrogate=surrogate,
                           rate_regularizer=rate_regularizer, dtype=dtype, smooth=smooth)
-    raw = np.asarray(inputs)
-    if raw.dtype in (np.bool_, np.uint8) and raw.ndim == 3 and raw.shape[2] == net.N_in and raw.shape[0] >= 1:
-        x = raw  # 0/1 spikes kept as bytes: the loop reads a quarter of the memory (computed in ``dtype``)
+    raw, want = np.asarray(inputs), check_dtype(dtype)
+    if raw.ndim == 3 and raw.shape[2] == net.N_in and min(raw.shape) >= 1 and raw.flags.c_contiguous and \
+            raw.dtype in (np.bool_, np.uint8, want):
+        # already in the loop's layout: no copy and no pass over it here (0/1 spikes may stay bytes, a quarter
+        # of the memory); the loop's scan of the inputs refuses NaN and inf
+        x = raw
     else:
         from ..threads import blas_limit
 

@@ -254,6 +254,7 @@ struct BM_(work) {
     real *st, *gst, *drive, *rec, *direct, *gin, *grec, *recg, *ga, *zero, *sg, *lk, *gq, *zr, *tr, *tk, *acc, *kn;
     uint8_t *zu, *tu;
     int32_t *last, *ai, *an;
+    int bad;  /* a non-finite input was seen */
     int64_t *aoff, cur;  /* the active inputs of the group's trials: slot g*T + t starts at aoff[slot] */
     real *ginall, *evv;  /* the trial's dL/dI_in per step; its events sorted by input (the W_in gradient) */
     int32_t *evt;
@@ -317,6 +318,7 @@ static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, in
     bmp += BM_(bm_round64)(4 * (bmc->T * bmc->NI + 1));
     bmw->evs = (int64_t *)bmp;
     bmw->cur = 0;
+    bmw->bad = 0;
     bmw->g64 = bmc->g64 ? bmc->g64 + (int64_t)bmtid * bmc->L64 : NULL;
     bmw->gr = bmc->gr ? bmc->gr + (int64_t)bmtid * bmc->Lr : NULL;
     return bmmem;
@@ -383,6 +385,11 @@ static void BM_(bm_prescan)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, i
             const int64_t bmna = bmc->x_u8
                 ? BM_(bm_active_u8)((const uint8_t *)bmc->x + bmrow, bmc->NI, bmw->ai + bmoff, bmw->av + bmoff)
                 : BM_(bm_active)((const real *)bmc->x + bmrow, bmc->NI, bmw->ai + bmoff, bmw->av + bmoff);
+            int bmbad = 0;  /* NaN and inf are not 0, so every one of them is in the list: checked for free */
+            for (int64_t bma = 0; bma < bmna; bma++)
+                bmbad |= !(bmw->av[bmoff + bma] - bmw->av[bmoff + bma] == 0);
+            if (bmbad)
+                bmw->bad = 1;
             bmw->aoff[bmslot] = bmoff;
             bmw->an[bmslot] = (int32_t)bmna;
             bmoff += bmna;
@@ -432,7 +439,7 @@ int BM_(bm_run)(void **bmptr, const int64_t *bmint, const double *bmdbl)
         if (bmc.G < 1) bmc.G = 1;
     }
     const int64_t bmgroups = (bmc.B + bmc.G - 1) / bmc.G;
-    int bmfailed = 0;
+    int bmfailed = 0, bmbadinput = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)bmthreads)
 #endif
@@ -475,12 +482,18 @@ int BM_(bm_run)(void **bmptr, const int64_t *bmint, const double *bmdbl)
                     BM_(bm_backward)(&bmc, &bmw, bm_b);
             }
         }
+        if (bmmem && bmw.bad) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+            bmbadinput = 1;
+        }
         free(bmmem);
 #if defined(__SSE__) || defined(__x86_64__)
         _mm_setcsr(bmcsr);
 #endif
     }
-    return bmfailed;
+    return bmfailed ? 1 : (bmbadinput ? 2 : 0);
 }
 
 #undef bm_sq
