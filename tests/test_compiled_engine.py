@@ -319,6 +319,30 @@ def test_portable_flags_when_native_flags_fail(tmp_path, monkeypatch):
 
 
 @pytest.mark.compiled
+def test_plain_c_paths_equal_the_vector_ones(tmp_path, monkeypatch):
+    """Compilers without GCC/clang vector extensions or x86 intrinsics get plain C: the same numbers."""
+    _fresh(tmp_path, monkeypatch)
+    fake = tmp_path / "cc"
+    fake.write_text('#!/bin/sh\nexec cc -DBM_NO_VECTOR_LANES -U__AVX2__ -U__AVX512F__ -Wno-builtin-macro-redefined '
+                    '"$@"\n')
+    fake.chmod(0o755)
+    for task, readout in (("digits", "max"), ("context", "per_step")):
+        x, weights, dt = _problem(task, readout, True)
+        monkeypatch.setenv("CC", str(fake))
+        plain = CompiledEngine(lif("double").with_options(name="plain-c"), dt)
+        monkeypatch.delenv("CC")
+        vector = CompiledEngine(lif("double").with_options(name="plain-c"), dt)
+        assert plain.library.path != vector.library.path
+        gy = np.random.default_rng(0).normal(size=(x.shape[0], 20, 2) if readout == "per_step" else (20, 10))
+        a, b = (e.forward(weights, x, readout=readout, record=("s", "v"), train=True) for e in (plain, vector))
+        np.testing.assert_array_equal(a["traces"]["s"], b["traces"]["s"])
+        np.testing.assert_array_equal(a["traces"]["v"], b["traces"]["v"])  # the same sums, bit for bit
+        ga, gb = plain.backward(a, gy), vector.backward(b, gy)
+        for name in ga:
+            assert _relative(gb[name], ga[name]) < TOL64, name
+
+
+@pytest.mark.compiled
 def test_a_missing_compiler_falls_back_once_or_fails_loudly(tmp_path, monkeypatch):
     _fresh(tmp_path, monkeypatch)
     monkeypatch.setenv("CC", "/nonexistent")

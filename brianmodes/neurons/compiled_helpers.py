@@ -193,30 +193,54 @@ static void BM_(bm_weight_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *b
     (void)bm_b; (void)bmgWin;  /* W_in: at the end of the trial (bm_project_grad) */
     if (bmc->modes && bmP > 0) {
         BM_(bm_dots)(bmgrec, bmc->xi_in_T, bmN, bmP, bmN, bmgq);
+        for (int64_t bmp = 0; bmp < bmP; bmp++)
+            bmglam[bmp] += bmgq[bmp] * bmkt[bmp];
+#ifdef BM_VECTOR_LANES
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n += 16) {  /* dL/dxi_in += g_rec (lam k), one pass */
+            const BM_(v16) bmg16 = BM_(bm_load)(bmgrec + bm_n);
+            for (int64_t bmp = 0; bmp < bmP; bmp++) {
+                BM_(v16) bmacc = BM_(bm_load)(bmgxin + bmp * bmN + bm_n) + bmg16 * (bmkt[bmp] * bmc->lam[bmp]);
+                memcpy(bmgxin + bmp * bmN + bm_n, &bmacc, sizeof bmacc);
+            }
+        }
+#else
         for (int64_t bmp = 0; bmp < bmP; bmp++) {
             const real bmlk = bmkt[bmp] * bmc->lam[bmp];
             real *restrict bmrow = bmgxin + bmp * bmN;
-            bmglam[bmp] += bmgq[bmp] * bmkt[bmp];
             for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
                 bmrow[bm_n] += bmgrec[bm_n] * bmlk;
         }
+#endif
         if (bm_t > 0) {
-            for (int64_t bmp = 0; bmp < bmP; bmp++) {
-                const real bmglp = bmgq[bmp] * bmc->lam[bmp];
-                real *restrict bmrow = bmgxout + bmp * bmN;
-                bmgl[bmp] = bmglp;
-                for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
-                    bmrow[bm_n] += bmrp[bm_n] * bmglp;
+            for (int64_t bmp = 0; bmp < bmP; bmp++)
+                bmgl[bmp] = bmgq[bmp] * bmc->lam[bmp];
+#ifdef BM_VECTOR_LANES
+            /* one pass, 16 neurons at a time in registers: dL/dxi_out += r[t-1] gl, recg = xi_out gl */
+            for (int64_t bm_n = 0; bm_n < bmN; bm_n += 16) {
+                const BM_(v16) bmr16 = BM_(bm_load)(bmrp + bm_n);
+                BM_(v16) bmrg = bmgl[0] * BM_(bm_load)(bmc->xi_out_T + bm_n);
+                for (int64_t bmp = 0; bmp < bmP; bmp++) {
+                    BM_(v16) bmacc = BM_(bm_load)(bmgxout + bmp * bmN + bm_n) + bmr16 * bmgl[bmp];
+                    memcpy(bmgxout + bmp * bmN + bm_n, &bmacc, sizeof bmacc);
+                    if (bmp)
+                        bmrg += bmgl[bmp] * BM_(bm_load)(bmc->xi_out_T + bmp * bmN + bm_n);
+                }
+                memcpy(bmrecg + bm_n, &bmrg, sizeof bmrg);
             }
-            const real bml0 = bmgl[0];
+#else
+            for (int64_t bmp = 0; bmp < bmP; bmp++) {
+                real *restrict bmrow = bmgxout + bmp * bmN;
+                for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                    bmrow[bm_n] += bmrp[bm_n] * bmgl[bmp];
+            }
             for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
-                bmrecg[bm_n] = bml0 * bmc->xi_out_T[bm_n];
+                bmrecg[bm_n] = bmgl[0] * bmc->xi_out_T[bm_n];
             for (int64_t bmp = 1; bmp < bmP; bmp++) {
                 const real *restrict bmxp = bmc->xi_out_T + bmp * bmN;
-                const real bmlp = bmgl[bmp];
                 for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
-                    bmrecg[bm_n] += bmlp * bmxp[bm_n];
+                    bmrecg[bm_n] += bmgl[bmp] * bmxp[bm_n];
             }
+#endif
         }
     } else if (!bmc->modes && bm_t > 0) {
         memset(bmrecg, 0, sizeof(real) * bmN);

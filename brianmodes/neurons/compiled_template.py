@@ -21,7 +21,7 @@ static inline real BM_(bm_exprel)(real bma) { return bma == 0 ? (real)1 : @EXPM1
 /* out[p] = sum_n x[n] M[p*s + n] for p < P, four rows per pass, each in 16 fixed lanes (lane j sums the
    neurons n = j mod 16 in order, then the lanes are summed in a fixed tree): vectorised, independent chains,
    and the same sum wherever it runs (the compiler never reassociates). n is a multiple of 16. */
-#if defined(__has_builtin)
+#if defined(__has_builtin) && !defined(BM_NO_VECTOR_LANES)  /* -DBM_NO_VECTOR_LANES: the plain C below */
 #if __has_builtin(__builtin_shufflevector)
 #define BM_VECTOR_LANES 1
 #endif
