@@ -211,6 +211,13 @@ class Library:
         """OpenMP's thread count for the calling thread (honours OMP_NUM_THREADS and threadpoolctl)."""
         return int(self._cdll.bm_max_threads())
 
+    def release(self, threads=None):
+        """Free the work blocks the loop's threads keep between calls (they are allocated again when needed)."""
+        if hasattr(self._cdll, "bm_release_f32"):
+            n = self.max_threads() if threads is None else int(threads)
+            for suffix in ("f32", "f64"):
+                getattr(self._cdll, f"bm_release_{suffix}")(ctypes.c_int(n))
+
     def run(self, suffix, pointers, integers, doubles):
         ptrs = (ctypes.c_void_p * len(pointers))(*pointers)
         ints = (ctypes.c_int64 * len(integers))(*integers)

@@ -23,7 +23,7 @@ from .compiled_template import TEMPLATE
 from .symbolic import INPUT, MASK, SPIKE, SurrogateGrad
 
 #: Bumped whenever the generated code changes meaning (part of the cache key through the source).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 _HEADER = """/* brianmodes: the fused forward + adjoint loop of model {name!r} (generated, do not edit) */
 /* generator version {version} */
@@ -39,6 +39,14 @@ _HEADER = """/* brianmodes: the fused forward + adjoint loop of model {name!r} (
 #endif
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
+#endif
+/* thread-local storage: each OpenMP thread keeps its work block between calls */
+#if defined(__GNUC__)
+#define BM_TLS __thread
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define BM_TLS _Thread_local
+#else
+#define BM_TLS
 #endif
 /* the neuron loops touch element n of distinct arrays only: no dependence between iterations */
 #if defined(__clang__)

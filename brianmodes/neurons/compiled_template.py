@@ -267,6 +267,23 @@ struct BM_(work) {
 
 static size_t BM_(bm_round64)(size_t bmn) { return (bmn + 63) & ~(size_t)63; }
 
+static BM_TLS char *BM_(bm_block) = NULL;
+static BM_TLS size_t BM_(bm_block_size) = 0;
+
+/* free every thread's kept block (the same threads as the runs: OpenMP's pool) */
+void BM_(bm_release)(int bmthreads)
+{
+#ifdef _OPENMP
+#pragma omp parallel num_threads(bmthreads < 1 ? 1 : bmthreads)
+#endif
+    {
+        free(BM_(bm_block));
+        BM_(bm_block) = NULL;
+        BM_(bm_block_size) = 0;
+    }
+    (void)bmthreads;
+}
+
 /* one block per thread: states, adjoints, the trial's tape (fused) or one step of it */
 static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int bmtid)
 {
@@ -286,7 +303,14 @@ static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, in
              + BM_(bm_round64)(8 * bmslots) + BM_(bm_round64)(sizeof(real) * bmc->T * bmN)
              + BM_(bm_round64)(sizeof(real) * (bmc->T * bmc->NI + 1)) + BM_(bm_round64)(4 * (bmc->T * bmc->NI + 1))
              + BM_(bm_round64)(8 * (bmc->NI + 2));
-    char *bmmem = calloc(1, bmtotal + 64);
+    /* the thread's block is kept between calls (fresh pages would fault, and the threads' faults serialise on
+       the address space's lock); bm_release frees it */
+    if (BM_(bm_block_size) < bmtotal + 64) {
+        free(BM_(bm_block));
+        BM_(bm_block) = malloc(bmtotal + 64);
+        BM_(bm_block_size) = BM_(bm_block) ? bmtotal + 64 : 0;
+    }
+    char *bmmem = BM_(bm_block);
     if (!bmmem)
         return NULL;
     char *bmp = (char *)(((uintptr_t)bmmem + 63) & ~(uintptr_t)63);
@@ -319,6 +343,12 @@ static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, in
     bmw->evs = (int64_t *)bmp;
     bmw->cur = 0;
     bmw->bad = 0;
+    memset(bmw->zero, 0, sizeof(real) * bmN);  /* the arrays read as zeros */
+    memset(bmw->zr, 0, sizeof(real) * (bmc->nr + 1) * bmN);
+    memset(bmw->zu, 0, bmsteps * (bmc->nu + 1) * bmN);
+    memset(bmw->drive, 0, sizeof(real) * bmN);
+    memset(bmw->rec, 0, sizeof(real) * bmN);
+    memset(bmw->recg, 0, sizeof(real) * bmN);
     bmw->g64 = bmc->g64 ? bmc->g64 + (int64_t)bmtid * bmc->L64 : NULL;
     bmw->gr = bmc->gr ? bmc->gr + (int64_t)bmtid * bmc->Lr : NULL;
     return bmmem;
@@ -488,7 +518,6 @@ int BM_(bm_run)(void **bmptr, const int64_t *bmint, const double *bmdbl)
 #endif
             bmbadinput = 1;
         }
-        free(bmmem);
 #if defined(__SSE__) || defined(__x86_64__)
         _mm_setcsr(bmcsr);
 #endif
