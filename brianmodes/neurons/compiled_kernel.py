@@ -346,10 +346,12 @@ def _constant_blocks(layout):
 def dtype_section(layout, ctype):
     """The template filled for one compute type (``'float'`` or ``'double'``)."""
     from .compiled_helpers import HELPERS
+    from .compiled_inputs import INPUTS
 
     params, scalar, vector = _constant_blocks(layout)
     suffix = "f" if ctype == "float" else ""
-    fills = {"CTYPE": ctype, "SUF": "_f32" if ctype == "float" else "_f64", "EXPM1": f"expm1{suffix}",
+    fills = {"INPUTS": INPUTS,  # first: it holds placeholders of its own
+             "CTYPE": ctype, "SUF": "_f32" if ctype == "float" else "_f64", "EXPM1": f"expm1{suffix}",
              "BITS": "uint32_t" if ctype == "float" else "uint64_t",
              "CONST_PARAMS": params, "CONST_SCALAR": scalar, "CONST_VECTOR": vector,
              "NS": str(max(len(layout.states), 1)), "NSG": str(1), "NR": str(len(layout.real_slots)),
