@@ -464,8 +464,10 @@ def model_card(cfg, net, metrics):
     return {
         "name": cfg.run_id,
         "description": f"{cfg.task} task, N={net.N} {net.neuron} neurons, P={net.P} modes, "
-                       f"{net.parametrization} parametrization, {net.discretization} discretization",
+                       f"{net.parametrization} parametrization, "
+                       + (f"{net.discretization} discretization" if net.discretization else f"model {net.model.name}"),
         "config": net.config(),
+        "neuron_model": net.model.to_dict(),
         "task": task,
         "data": data,
         "training_command": cfg.train_command(),
