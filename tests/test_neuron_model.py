@@ -286,3 +286,29 @@ def test_engine_refuses_bad_requests():
     fwd = engine.forward(net.params, x, record=())
     with pytest.raises(BrianModesError, match="train=True"):
         engine.backward(fwd, np.zeros_like(fwd["y"]))
+
+
+def test_a_model_is_built_and_run_in_a_thread_that_imports_brian2_first(tmp_path):
+    """Brian2 installs a Ctrl-C handler on import, which Python allows only in the main thread;
+    sweeps train in worker threads, where Brian2 may be imported first (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import threading\n"
+        "import numpy as np\n"
+        "from brianmodes import ModeNetwork, simulate\n"
+        "from brianmodes.train import loss_and_grads\n"
+        "out = {}\n"
+        "def work():\n"
+        "    net = ModeNetwork(N=10, P=2, N_in=3, N_out=1, readout='per_step')\n"
+        "    x = np.ones((5, 2, 3))\n"
+        "    out['shape'] = simulate(net, x).outputs.shape\n"
+        "    out['grads'] = sorted(loss_and_grads(net, x, np.zeros((5, 2, 1)), loss='mse').grads)\n"
+        "thread = threading.Thread(target=work)\n"
+        "thread.start(); thread.join()\n"
+        "import signal, brian2\n"
+        "print(out['shape'], out['grads'], signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "(5, 2, 1) ['W_in', 'W_out', 'lam', 'xi_in', 'xi_out'] True"

@@ -130,8 +130,9 @@ class Program:
 # -- continuous models ------------------------------------------------------------
 def _state_updates(model):
     """Each state's updated value, from Brian2's state updater, temporaries inlined."""
-    from brian2 import Equations, StateUpdateMethod
-    from brian2.equations.refractory import add_refractoriness
+    with brian2_parsing():  # imports Brian2, from any thread
+        from brian2 import Equations, StateUpdateMethod
+        from brian2.equations.refractory import add_refractoriness
 
     with brian2_parsing():
         eqs = Equations(model.brian2_equations())

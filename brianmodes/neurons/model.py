@@ -154,8 +154,9 @@ class NeuronModel:
 
     # -- reading ------------------------------------------------------------
     def _read_equations(self):
-        from brian2 import Equations
-        from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER, SUBEXPRESSION
+        with brian2_parsing():  # imports Brian2, from any thread
+            from brian2 import Equations
+            from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER, SUBEXPRESSION
 
         try:
             with brian2_parsing():

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import keyword
+import signal
+import threading
 import warnings
 
 import sympy
@@ -119,13 +121,52 @@ def _normalize(expr):
     return expr.xreplace({s: sym(s.name) for s in expr.free_symbols})
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_brian2():
+    """Import Brian2, also from a thread other than the main one (a Dask worker's, a sweep's).
+
+    Brian2 installs a Ctrl-C handler when it is imported, which Python allows
+    only in the main thread: imported first in another thread, it fails. There
+    the handler is left out (a worker thread gets no Ctrl-C anyway); calls from
+    the main thread are untouched.
+
+    Examples
+    --------
+    >>> import_brian2().__name__
+    'brian2'
+    """
+    import sys
+
+    if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
+        import brian2
+
+        return brian2
+    with _IMPORT_LOCK:
+        original = signal.signal
+
+        def main_thread_only(signalnum, handler):
+            if threading.current_thread() is threading.main_thread():
+                return original(signalnum, handler)
+            return signal.getsignal(signalnum)
+
+        signal.signal = main_thread_only
+        try:
+            import brian2
+        finally:
+            signal.signal = original
+    return brian2
+
+
 @contextlib.contextmanager
 def brian2_parsing():
-    """Brian2's parsers without the deprecation warnings of the libraries under them.
+    """Brian2 imported (:func:`import_brian2`), its parsers without the deprecation warnings under them.
 
     Brian2 2.9 calls pyparsing functions that newer pyparsing deprecates; the
     warnings say nothing about the user's model (and break runs with ``-W error``).
     """
+    import_brian2()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         yield
@@ -139,12 +180,12 @@ def parse(text, where):
     >>> parse("(I - v) / tau_m", "an example")
     (I - v)/tau_m
     """
-    from brian2.parsing.sympytools import str_to_sympy
-
     if not isinstance(text, str) or not text.strip():
         raise BrianModesError(f"{where}: expected an expression, got {text!r}")
     try:
         with brian2_parsing():
+            from brian2.parsing.sympytools import str_to_sympy
+
             expr = str_to_sympy(text)
     except Exception as exc:  # Brian2 raises SyntaxError, ValueError, TypeError...
         raise BrianModesError(f"{where}: cannot read {text!r}: {exc}") from None
