@@ -160,6 +160,7 @@ NO_COMPILER_CASES = [
 ]
 
 
+@pytest.mark.slow   # fresh interpreters that import Brian2: seconds each
 @pytest.mark.parametrize("name, args", NO_COMPILER_CASES, ids=[c[0] for c in NO_COMPILER_CASES])
 def test_no_compiler_is_one_line_naming_what_works(world, tmp_path, name, args):
     before = snapshot(world)
@@ -173,6 +174,7 @@ def test_no_compiler_is_one_line_naming_what_works(world, tmp_path, name, args):
     assert snapshot(world) == before
 
 
+@pytest.mark.slow   # fresh interpreters that import Brian2: seconds each
 @pytest.mark.parametrize("args, message", [
     (["train", "digits", "--tau-s", "-10ms"], "tau_s must be a finite positive time"),
     (["train", "cifar"], "invalid choice"),

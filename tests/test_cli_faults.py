@@ -125,6 +125,7 @@ def limit_file_size(n_bytes):
     return preexec
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_checkpointing_is_one_line_and_keeps_the_previous_checkpoint(tmp_path):
     sizes = {}
     for batches in (5, 10):
