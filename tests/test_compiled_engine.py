@@ -7,6 +7,7 @@
   readouts, the published update (steps and the float32 clock), adaptive LIF, a trainable
   per-neuron tau_m, modes and dense recurrence, the tanh unit, Brian2's hold mode;
 - the fused training step equals the two-phase one for every loss, the rate penalty included;
+- float32 outputs, counts, loss and every gradient are bitwise the same on 1, 2, 3 and 4 threads;
 - the cache: a second construction does not compile; two processes build once; a compiler that
   rejects -march=native/-fopenmp falls back to the portable flags once; a missing compiler gives
   one warning and the numpy engine under ``engine='auto'`` and a clear error under ``'compiled'``.
@@ -166,6 +167,41 @@ def test_both_backward_modes_and_thread_counts_agree(backward):
         got = engine.backward(engine.forward(weights, x, readout="max", train=True), gy, ds=np.full(100, 1e-3))
         for name in g_ref:
             assert _relative(g_ref[name], got[name]) < TOL64, (name, threads)
+
+
+THREAD_STEPS = [("context", "per_step", "root_sse", None), ("context", "per_step", "mse", "rate"),
+                ("digits", "max", "cross_entropy", None), ("digits", "max", "double_softmax_cross_entropy", None),
+                ("digits", "max", "cross_entropy", "rate")]
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize("task,readout,loss,extra", THREAD_STEPS)
+@pytest.mark.parametrize("modes", [True, False])
+def test_results_are_bitwise_the_same_for_any_thread_count(task, readout, loss, extra, modes):
+    """float32 outputs, spike counts, loss and every gradient: the same bits on 1, 2, 3 and 4 threads."""
+    x, weights, dt = _problem(task, readout, modes)
+    x = x.astype(np.float32)
+    rng = np.random.default_rng(5)
+    targets = rng.integers(0, 10, x.shape[1]) if readout == "max" else rng.normal(size=(x.shape[0], x.shape[1], 2))
+    reg = RateRegularizer(0.5, 20.0) if extra == "rate" else None
+    model = MODELS["trainable-tau_m"]()
+    first = None
+    for threads in (1, 2, 3, 4):
+        engine = CompiledEngine(model, dt, threads=threads)
+        step = engine.loss_and_grads(weights, x, targets, readout=readout, loss=loss, rate_regularizer=reg)
+        fwd = engine.forward(weights, x, readout=readout, train=True)
+        gy = np.random.default_rng(6).normal(size=fwd["y"].shape)
+        grads = engine.backward(fwd, gy, ds=np.full(100, 1e-3))
+        got = {"outputs": step["outputs"], "count": step["count"], "loss": np.float64(step["loss"]),
+               "y": fwd["y"], "fwd_count": fwd["count"],
+               **{f"step {k}": np.asarray(v) for k, v in step["grads"].items()},
+               **{f"backward {k}": np.asarray(v) for k, v in grads.items()}}
+        if first is None:
+            first = got
+            continue
+        assert set(got) == set(first)
+        for name, value in got.items():
+            np.testing.assert_array_equal(value, first[name], err_msg=f"{name}, {threads} threads")
 
 
 @pytest.mark.compiled

@@ -56,6 +56,27 @@ _SOURCES = {}  # model structure -> (source, layout)
 _SURROGATE_CLASSES = {FastSigmoid: 0, Sigmoid: 1, Triangle: 2}
 BACKWARD_MODES = ("tape", "recompute")
 LANES = 16  # the neuron dimension is padded to a multiple of this
+MAX_SLOTS = 8  # trials are split into at most this many slots of consecutive trials (never by thread count)
+SLOT_BYTES = 256 << 20  # fewer slots (but at least 2) when their gradient rows would take more memory
+#: Arguments of ``bm_run`` after those of ``compiled_layout``: the slot count, the sums over the slots.
+EXTRA_INTEGERS = ("slots",)
+EXTRA_POINTERS = ("g64_out", "gr_out")
+
+
+def slot_count(B, row_bytes=0):
+    """The number of gradient slots for ``B`` trials whose gradient rows take ``row_bytes`` each.
+
+    A function of the problem's sizes alone, never of the thread count, so that
+    every result is the same for any thread count: min(B, 8), fewer when the
+    slots' rows would take more than 256 MB (a large dense W), but at least 2.
+
+    Examples
+    --------
+    >>> slot_count(3), slot_count(100), slot_count(100, 10**8)
+    (3, 8, 2)
+    """
+    n = min(MAX_SLOTS, max(2, SLOT_BYTES // max(int(row_bytes), 1)))
+    return max(1, min(int(B), n))
 
 
 def source_for(model):
@@ -81,8 +102,10 @@ class CompiledEngine:
     threads : int, optional
         OpenMP threads (trials are split among them). Default: OpenMP's own
         count (``OMP_NUM_THREADS``, a threadpoolctl limit, else the cores).
-        Gradients are summed per thread, so float32 results are reproducible
-        at equal thread counts (as BLAS products are).
+        Every result is the same, bit for bit, for any thread count: the
+        trials are split into slots that depend on B alone (:func:`slot_count`),
+        each slot sums its trials' gradients in trial order, and the slots'
+        sums are added in slot order.
     backward : {'recompute', 'tape'}
         How :meth:`backward` gets the forward values of a two-phase step: the
         forward steps run again per trial, in cache, right before its adjoint
@@ -109,6 +132,7 @@ class CompiledEngine:
         self.source, self.layout = source_for(model)
         self.library = load_library(self.source, f"model {model.name!r}")
         self._tape, self._generation = None, 0
+        self._slot_pool = {}  # (slots, L64, Lr, dtype) -> free gradient rows of the slots
         t_ref = model.refractory
         if t_ref <= 0:
             self._n_ref = 0
@@ -181,26 +205,48 @@ class CompiledEngine:
                     x_u8=int(x.dtype == np.uint8), dtype=dtype)
         return a, dims, values
 
-    def _grad_buffers(self, a, dims, threads, dtype):
+    def _slot_sizes(self, dims):
+        """Lengths of a slot's double and compute-type gradient rows, and the slot count."""
         Np, P, K, NI = dims["Np"], dims["P"], dims["K"], dims["NI"]
         L64 = K * Np + 2 * P * Np + P + len(self.layout.trainable) * Np
         Lr = NI * Np + (0 if dims["modes"] else Np * Np)
-        a["g64"], a["gr"] = np.zeros((threads, max(L64, 1))), np.zeros((threads, max(Lr, 1)), dtype)
+        return L64, Lr, slot_count(dims["B"], 8 * L64 + np.dtype(dims["dtype"]).itemsize * Lr)
+
+    def _grad_buffers(self, dims):
+        """The slots' gradient rows (reused between calls; the loop zeroes them) and fresh arrays for their sums."""
+        L64, Lr, S = self._slot_sizes(dims)
+        key = (S, L64, Lr, np.dtype(dims["dtype"]).str)
+        if key not in self._slot_pool and len(self._slot_pool) >= 4:
+            self._slot_pool.pop(next(iter(self._slot_pool)))  # keep the rows of the last few shapes only
+        pool = self._slot_pool.setdefault(key, [])
+        try:
+            slots = pool.pop()  # atomic under the GIL: a second caller of this engine gets its own rows
+        except IndexError:
+            slots = (aligned_empty((S, max(L64, 1)), np.float64), aligned_empty((S, max(Lr, 1)), dims["dtype"]))
+        return key, slots, np.empty(max(L64, 1)), np.empty(max(Lr, 1))
 
     def _call(self, a, dims, *, do_fwd, do_bwd, tape_mode, seed=SEED_GIVEN, surrogate=None, record=False):
         threads = self._threads(dims["B"])
-        if do_bwd and "g64" not in a:
-            self._grad_buffers(a, dims, threads, dims["dtype"])
+        key = slots = None
+        if do_bwd:
+            key, slots, a["g64"], a["gr"] = self._grad_buffers(dims)
         kind, slope = (0, 1.0) if surrogate is None else surrogate
         ints = dict(dims, N=dims["Np"], Nt=dims["N"], do_fwd=int(do_fwd), do_bwd=int(do_bwd), tape_mode=tape_mode,
                     seed=seed, sur=kind, threads=threads, n_ref=self._n_ref, record=int(record),
-                    ftz=int(self.flush_subnormals))
+                    ftz=int(self.flush_subnormals), slots=self._slot_sizes(dims)[2])
         records = a.get("records")
-        pointers = [_pointer(a.get(name)) for name in POINTERS[:-1]]
+        named = dict(a, g64=None if slots is None else slots[0], gr=None if slots is None else slots[1],
+                     g64_out=a.get("g64"), gr_out=a.get("gr"))
+        pointers = [_pointer(named.get(name)) for name in POINTERS[:-1]]
         pointers.append(None if records is None else records.ctypes.data)
+        pointers += [_pointer(named.get(name)) for name in EXTRA_POINTERS]
         suffix = "f32" if dims["dtype"] == np.float32 else "f64"
-        status = self.library.run(suffix, pointers, [int(ints[name]) for name in INTEGERS],
-                                  [self.dt, float(slope), float(self.model.refractory)])
+        try:
+            status = self.library.run(suffix, pointers, [int(ints[name]) for name in INTEGERS + EXTRA_INTEGERS],
+                                      [self.dt, float(slope), float(self.model.refractory)])
+        finally:
+            if slots is not None:
+                self._slot_pool[key].append(slots)
         if status == 2:
             raise BrianModesError("inputs contain NaN or infinite values")
         if status != 0:
@@ -339,7 +385,7 @@ class CompiledEngine:
 
     def _gradients(self, a, dims, values, scale=1.0):
         N, Np, P, K, NI = dims["N"], dims["Np"], dims["P"], dims["K"], dims["NI"]
-        g64, gr = a["g64"].sum(axis=0), a["gr"].sum(axis=0, dtype=np.float64)
+        g64, gr = a["g64"], a["gr"]  # the loop's sums over the slots, in slot order (float64)
         if scale != 1.0:
             g64, gr = g64 * scale, gr * scale
 

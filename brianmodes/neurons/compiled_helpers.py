@@ -5,7 +5,7 @@ type's section by :func:`~brianmodes.neurons.compiled_kernel.dtype_section`.
 Each product follows the numpy executor's pairing of factors (``k * lam``
 before ``xi_in``; ``gq * lam`` before ``r``; ...); sums over neurons use the
 fixed 16-lane ``bm_dots``. Weight gradients are summed per trial in the
-compute type and then per thread: the small ones (W_out, xi_in, xi_out, lam,
+compute type and then per slot of trials: the small ones (W_out, xi_in, xi_out, lam,
 the trainable constants) in double, W_in and a dense W in the compute type.
 """
 
@@ -269,7 +269,7 @@ static void BM_(bm_weight_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *b
     }
 }
 
-/* end of a trial's adjoint: the max readout's dL/dW_out, and the trial's sums added to the thread's (double) */
+/* end of a trial's adjoint: the max readout's dL/dW_out, and the trial's sums added to its slot's (double) */
 static void BM_(bm_trial_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b)
 {
     const int64_t bmN = bmc->N & ~(int64_t)15, bmK = bmc->K;

@@ -121,7 +121,7 @@ static void BM_(bm_constants)(const double *restrict bmpar, real *restrict bmC, 
 }
 
 struct BM_(ctx) {
-    int64_t T, B, N, Nt, NI, P, K, modes, per_step, tape_mode, seed, sur, n_ref, nr, nu, L64, Lr, G, x_u8;
+    int64_t T, B, N, Nt, NI, P, K, modes, per_step, tape_mode, seed, sur, n_ref, nr, nu, L64, Lr, G, x_u8, S;
     double dt, t_ref;
     real slope, half_slope;
     const void *x;  /* (T, B, NI): real, or bytes when x_u8 */
@@ -130,7 +130,7 @@ struct BM_(ctx) {
     real *y, *amax, *tape_r, *tape_k, *gy, *ktrace, *gr;
     uint8_t *tape_u;
     int32_t *count, *argmax;
-    double *g64;
+    double *g64, *g64o, *gro;  /* the slots' sums (S rows), their sums over the slots (outputs) */
     void **records;
 };
 
@@ -233,8 +233,9 @@ static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, in
     memset(bmw->drive, 0, sizeof(real) * bmN);
     memset(bmw->rec, 0, sizeof(real) * bmN);
     memset(bmw->recg, 0, sizeof(real) * bmN);
-    bmw->g64 = bmc->g64 ? bmc->g64 + (int64_t)bmtid * bmc->L64 : NULL;
-    bmw->gr = bmc->gr ? bmc->gr + (int64_t)bmtid * bmc->Lr : NULL;
+    bmw->g64 = NULL;  /* the slot's rows, set per slot */
+    bmw->gr = NULL;
+    (void)bmtid;
     return bmmem;
 }
 
@@ -309,17 +310,21 @@ int BM_(bm_run)(void **bmptr, const int64_t *bmint, const double *bmdbl)
     bmc.L64 = bmc.K * bmc.N + 2 * bmc.P * bmc.N + bmc.P + @NTC@ * bmc.N;
     bmc.Lr = bmc.NI * bmc.N + (bmc.modes ? 0 : bmc.N * bmc.N);
     BM_(bm_constants)((const double *)bmptr[8], bmC, bmc.N, bmc.dt);
-    /* trials in groups of G per thread (static): the group's lists of active inputs stay under ~4 MB */
+    /* the trials in S slots of consecutive trials (S depends on B and the sizes only, never on the thread count): each slot
+       sums its trials' gradients in trial order into its own rows, the slots are spread over the threads, and
+       the slots' rows are summed in slot order at the end, so every result is the same for any thread count.
+       Within a slot, trials in groups of G (sizes only): the group's lists of active inputs stay under ~4 MB */
+    bmc.S = bmint[19] < 1 ? 1 : (bmint[19] > bmc.B && bmc.B > 0 ? bmc.B : bmint[19]);
+    bmc.g64o = bmptr[26]; bmc.gro = bmptr[27];
     {
         const int64_t bmper = bmc.T * (bmc.NI + 1) * (4 + (int64_t)sizeof(real)) + 12 * bmc.T;
         int64_t bmG = ((int64_t)4 << 20) / (bmper > 0 ? bmper : 1);
         bmG = bmG < 1 ? 1 : (bmG > 64 ? 64 : bmG);
-        const int64_t bmeach = (bmc.B + bmthreads - 1) / bmthreads;
+        const int64_t bmeach = (bmc.B + bmc.S - 1) / bmc.S;
         const int64_t bmk = (bmeach + bmG - 1) / bmG;
-        bmc.G = (bmeach + bmk - 1) / bmk;
+        bmc.G = bmk > 0 ? (bmeach + bmk - 1) / bmk : 1;
         if (bmc.G < 1) bmc.G = 1;
     }
-    const int64_t bmgroups = (bmc.B + bmc.G - 1) / bmc.G;
     int bmfailed = 0, bmbadinput = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)bmthreads)
@@ -345,22 +350,52 @@ int BM_(bm_run)(void **bmptr, const int64_t *bmint, const double *bmdbl)
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-        for (int64_t bmgi = 0; bmgi < bmgroups; bmgi++) {
+        for (int64_t bms = 0; bms < bmc.S; bms++) {
             if (!bmmem)
                 continue;
-            const int64_t bmb0 = bmgi * bmc.G, bmg1 = bmc.B - bmb0 < bmc.G ? bmc.B - bmb0 : bmc.G;
-            BM_(bm_prescan)(&bmc, &bmw, bmb0, bmg1);
-            for (int64_t bmg = 0; bmg < bmg1; bmg++) {
-                const int64_t bm_b = bmb0 + bmg;
-                bmw.cur = bmg;
-                if (bmdo_fwd) {
-                    if (bmrecord)
-                        BM_(bm_forward_record)(&bmc, &bmw, bm_b);
-                    else
-                        BM_(bm_forward_plain)(&bmc, &bmw, bm_b);
+            const int64_t bmlo = bms * bmc.B / bmc.S, bmhi = (bms + 1) * bmc.B / bmc.S;
+            if (bmdo_bwd) {  /* the slot's rows, zeroed by the thread that fills them */
+                bmw.g64 = bmc.g64 + bms * bmc.L64;
+                bmw.gr = bmc.gr + bms * bmc.Lr;
+                memset(bmw.g64, 0, sizeof(double) * bmc.L64);
+                memset(bmw.gr, 0, sizeof(real) * bmc.Lr);
+            }
+            for (int64_t bmb0 = bmlo; bmb0 < bmhi; bmb0 += bmc.G) {
+                const int64_t bmg1 = bmhi - bmb0 < bmc.G ? bmhi - bmb0 : bmc.G;
+                BM_(bm_prescan)(&bmc, &bmw, bmb0, bmg1);
+                for (int64_t bmg = 0; bmg < bmg1; bmg++) {
+                    const int64_t bm_b = bmb0 + bmg;
+                    bmw.cur = bmg;
+                    if (bmdo_fwd) {
+                        if (bmrecord)
+                            BM_(bm_forward_record)(&bmc, &bmw, bm_b);
+                        else
+                            BM_(bm_forward_plain)(&bmc, &bmw, bm_b);
+                    }
+                    if (bmdo_bwd)
+                        BM_(bm_backward)(&bmc, &bmw, bm_b);
                 }
-                if (bmdo_bwd)
-                    BM_(bm_backward)(&bmc, &bmw, bm_b);
+            }
+        }
+        /* the sums over the slots, in slot order (after the loop's barrier), the columns spread over the threads */
+        if (bmdo_bwd && bmc.g64o && bmc.gro) {
+#ifdef _OPENMP
+#pragma omp for schedule(static) nowait
+#endif
+            for (int64_t bmi = 0; bmi < bmc.L64; bmi++) {
+                double bmsum = bmc.g64[bmi];
+                for (int64_t bms = 1; bms < bmc.S; bms++)
+                    bmsum += bmc.g64[bms * bmc.L64 + bmi];
+                bmc.g64o[bmi] = bmsum;
+            }
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (int64_t bmi = 0; bmi < bmc.Lr; bmi++) {
+                double bmsum = (double)bmc.gr[bmi];
+                for (int64_t bms = 1; bms < bmc.S; bms++)
+                    bmsum += (double)bmc.gr[bms * bmc.Lr + bmi];
+                bmc.gro[bmi] = bmsum;
             }
         }
         if (bmmem && bmw.bad) {
