@@ -1,4 +1,4 @@
-"""Simulating a network with the numpy engine derived from its neuron model.
+"""Simulating a network with the engine derived from its neuron model (compiled, or numpy).
 
 The network's :class:`~brianmodes.neurons.NeuronModel` (:attr:`ModeNetwork.model`)
 is turned into a per-step update by :mod:`brianmodes.neurons` (Brian2's state
@@ -101,16 +101,18 @@ def _record_names(engine, record):
     return names
 
 
-def run(net, x, record=(), *, engine=None, weights=None, params=None, spike_fn=None, train=False):
+def run(net, x, record=(), *, engine="auto", weights=None, params=None, spike_fn=None, train=False):
     """The engine's forward pass of ``net`` on validated inputs ``x``, recorded traces named as asked.
 
-    ``params`` are values of the model's parameters (default: the network's
-    trained ones); ``weights`` the prepared arrays (:func:`engine_params`).
-    Returns the engine's result (see :meth:`~brianmodes.neurons.Engine.forward`).
+    ``engine`` is a name (``'auto'``, ``'numpy'``, ``'compiled'``: see
+    :func:`brianmodes.neurons.run.engine_for`) or an engine; ``params`` are
+    values of the model's parameters (default: the network's trained ones);
+    ``weights`` the prepared arrays (:func:`engine_params`). Returns the
+    engine's result (see :meth:`~brianmodes.neurons.Engine.forward`).
     """
     from .neurons.run import engine_for
 
-    engine = engine_for(net) if engine is None else engine
+    engine = engine_for(net, engine=engine)
     names = _record_names(engine, tuple(record))
     weights = engine_params(net, x.dtype) if weights is None else weights
     if params is None and engine.model is net.engine_model:
@@ -123,7 +125,7 @@ def run(net, x, record=(), *, engine=None, weights=None, params=None, spike_fn=N
     return fwd
 
 
-def forward(net, x, store=(), dtype=np.float32, spike_fn=None, params=None, train=False):
+def forward(net, x, store=(), dtype=np.float32, spike_fn=None, params=None, train=False, engine="auto"):
     """Run the engine on validated inputs ``x`` (T, B, N_in); see :func:`simulate`.
 
     Parameters
@@ -141,6 +143,8 @@ def forward(net, x, store=(), dtype=np.float32, spike_fn=None, params=None, trai
         :func:`engine_params` of the network, when already made.
     train : bool
         Keep what :func:`brianmodes.train.backward` needs.
+    engine : {'auto', 'numpy', 'compiled'}
+        See :func:`brianmodes.neurons.run.engine_for`.
 
     Returns
     -------
@@ -150,7 +154,7 @@ def forward(net, x, store=(), dtype=np.float32, spike_fn=None, params=None, trai
         (max readout), and the engine's tape.
     """
     x = np.ascontiguousarray(x, dtype=dtype)
-    fwd = run(net, x, store, weights=params, spike_fn=spike_fn, train=train)
+    fwd = run(net, x, store, engine=engine, weights=params, spike_fn=spike_fn, train=train)
     for name, trace in fwd["traces"].items():
         fwd.setdefault(name, trace)
     return fwd
@@ -204,8 +208,8 @@ class SimulationResult:
         return float(self.rates().mean())
 
 
-def simulate(net, inputs, record=("s", "r"), dtype=np.float32):
-    """Simulate a network on a batch of trials with the numpy engine.
+def simulate(net, inputs, record=("s", "r"), dtype=np.float32, engine="auto"):
+    """Simulate a network on a batch of trials with the engine derived from its neuron model.
 
     Parameters
     ----------
@@ -221,6 +225,11 @@ def simulate(net, inputs, record=("s", "r"), dtype=np.float32):
         O(B N) beyond what the readout needs.
     dtype : numpy dtype
         ``float32`` (default, fast) or ``float64``.
+    engine : {'auto', 'numpy', 'compiled'}
+        ``'auto'`` (default): the compiled engine when it builds here, else
+        the numpy engine with one warning; ``'numpy'``: the reference;
+        ``'compiled'``: fail loudly if it cannot build. Spikes are the same
+        on both (tests/test_compiled_engine.py).
 
     Returns
     -------
@@ -238,6 +247,6 @@ def simulate(net, inputs, record=("s", "r"), dtype=np.float32):
     """
     dtype = check_dtype(dtype)
     x = check_inputs(net, inputs, dtype)
-    fwd = run(net, x, record)
+    fwd = run(net, x, record, engine=engine)
     return SimulationResult(outputs=fwd["y"], dt=net.dt, n_steps=x.shape[0], traces=fwd["traces"],
                             spike_count=fwd["count"])

@@ -147,14 +147,21 @@ def test_trained_neuron_arrays_match_finite_differences(discretization):
     assert max(errors.values()) < TOL, errors
 
 
-def test_backward_of_a_recorded_forward_equals_loss_and_grads():
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+def test_backward_of_a_recorded_forward_equals_loss_and_grads(engine):
+    """On one engine, forward + backward is loss_and_grads (the compiled step fuses the two and scales the
+    gradients by the loss's constant afterwards: equal to float64 rounding)."""
     net, x, targets, loss = _problem(filter="double-ema", readout="per_step", discretization="brian2")
-    fwd = forward(net, x, dtype=np.float64, train=True)
+    fwd = forward(net, x, dtype=np.float64, train=True, engine=engine)
+    assert fwd.get("engine", "numpy") == engine
     _, gy = get_loss(loss)(fwd["y"], targets, None)
     grads = backward(net, fwd, gy)
-    reference = loss_and_grads(net, x, targets, loss=loss, dtype=np.float64).grads
+    reference = loss_and_grads(net, x, targets, loss=loss, dtype=np.float64, engine=engine).grads
     for name in reference:
-        np.testing.assert_array_equal(grads[name], reference[name])
+        if engine == "numpy":
+            np.testing.assert_array_equal(grads[name], reference[name])
+        else:
+            np.testing.assert_allclose(grads[name], reference[name], rtol=0, atol=1e-13 * np.abs(reference[name]).max())
 
 
 def test_float32_gradients_close_to_float64():

@@ -175,6 +175,25 @@ def test_no_compiler_is_one_line_naming_what_works(world, tmp_path, name, args):
 
 
 @pytest.mark.slow   # fresh interpreters that import Brian2: seconds each
+def test_without_a_compiler_engine_compiled_is_one_line_and_auto_warns_once(tmp_path):
+    env = dict(without_compiler_env(tmp_path), BRIANMODES_CACHE=str(tmp_path / "cache"))
+    work = tmp_path / "work"
+    work.mkdir()
+    args = [sys.executable, "-m", "brianmodes.cli", "train", "digits", "--N", "20", "--batches", "2", "--quiet"]
+    proc = subprocess.run(args + ["--engine", "compiled"], capture_output=True, text=True, timeout=300, cwd=work,
+                          env=env)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("brianmodes: error: ") and "compiled" in lines[0], proc.stderr
+    assert list(work.iterdir()) == []   # refused before any folder was made
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=work, env=env)
+    assert proc.returncode == 0, proc.stderr
+    warned = [line for line in proc.stderr.splitlines() if "compiled engine is not available" in line]
+    assert len(warned) == 1 and warned[0].startswith("brianmodes: warning: "), proc.stderr
+    assert (work / "runs" / "digits-N20-P3-seed0-batches2" / "model.npz").exists()
+
+
+@pytest.mark.slow   # fresh interpreters that import Brian2: seconds each
 @pytest.mark.parametrize("args, message", [
     (["train", "digits", "--tau-s", "-10ms"], "tau_s must be a finite positive time"),
     (["train", "cifar"], "invalid choice"),

@@ -121,10 +121,10 @@ def _random_case(seed, **kw):
 @pytest.mark.parametrize("filter", ["single", "double", "double-ema"])
 @pytest.mark.parametrize("readout", ["max", "per_step"])
 @pytest.mark.parametrize("t_ref", [10e-3, 0.0, 2e-3])
-def test_engine_equals_transcription(filter, readout, t_ref):
+def test_engine_equals_transcription(filter, readout, t_ref, engine):
     net, x = _random_case(3, filter=filter, readout=readout, t_ref=t_ref)
     ref = transcription(net, x)
-    res = simulate(net, x, record=("s", "v", "I", "r"), dtype=np.float64)
+    res = simulate(net, x, record=("s", "v", "I", "r"), dtype=np.float64, engine=engine)
     assert ref["s"].sum() > 100  # the networks spike
     np.testing.assert_array_equal(res.spikes, ref["s"].astype(bool))
     for name in ("v", "I", "r"):
@@ -136,11 +136,11 @@ def test_engine_equals_transcription(filter, readout, t_ref):
 @pytest.mark.parametrize("filter", ["single", "double", "double-ema"])
 @pytest.mark.parametrize("readout", ["max", "per_step"])
 @pytest.mark.parametrize("t_ref", [10e-3, 0.0, 2e-3])
-def test_brian2_discretization_equals_transcription(filter, readout, t_ref):
+def test_brian2_discretization_equals_transcription(filter, readout, t_ref, engine):
     net, x = _random_case(3, filter=filter, readout=readout, t_ref=t_ref, discretization="brian2")
     ref = transcription_brian2(net, x)
     names = ("s", "v", "I", "r") + (("h",) if filter != "single" else ())
-    res = simulate(net, x, record=names, dtype=np.float64)
+    res = simulate(net, x, record=names, dtype=np.float64, engine=engine)
     assert ref["s"].sum() > 100
     np.testing.assert_array_equal(res.spikes, ref["s"])
     for name in names[1:]:
@@ -151,19 +151,19 @@ def test_brian2_discretization_equals_transcription(filter, readout, t_ref):
 
 @pytest.mark.parametrize("readout", ["max", "per_step"])
 @pytest.mark.parametrize("parametrization", ["modes", "full"])
-def test_tanh_unit_equals_transcription(readout, parametrization):
+def test_tanh_unit_equals_transcription(readout, parametrization, engine):
     net, x = _random_case(4, neuron="tanh", readout=readout, parametrization=parametrization)
     ref = transcription_tanh(net, x)
-    res = simulate(net, x, record=("r",), dtype=np.float64)
+    res = simulate(net, x, record=("r",), dtype=np.float64, engine=engine)
     np.testing.assert_allclose(res.r, ref["r"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(res.outputs, ref["y"], rtol=0, atol=1e-12)
 
 
-def test_refractory_period_is_five_silent_steps():
+def test_refractory_period_is_five_silent_steps(engine):
     net = ModeNetwork(N=1, P=1, N_in=1, N_out=1, discretization="published", params={
         "W_in": np.array([[50.0]]), "xi_in": np.zeros((1, 1)), "lam": np.zeros(1),
         "xi_out": np.zeros((1, 1)), "W_out": np.ones((1, 1))})
-    res = simulate(net, np.ones((40, 1, 1)), record=("s", "v"), dtype=np.float64)
+    res = simulate(net, np.ones((40, 1, 1)), record=("s", "v"), dtype=np.float64, engine=engine)
     spike_steps = np.flatnonzero(res.spikes[:, 0, 0])
     # strong constant drive: fires as soon as the refractory period (5 steps) ends
     assert np.all(np.diff(spike_steps) == 6)
@@ -171,10 +171,10 @@ def test_refractory_period_is_five_silent_steps():
     assert np.all(res.v[first + 1:first + 6, 0, 0] == 0.0)
 
 
-def test_record_nothing_gives_same_outputs():
+def test_record_nothing_gives_same_outputs(engine):
     net, x = _random_case(5, readout="per_step")
-    full = simulate(net, x, record=("s", "v", "I", "r", "h", "u", "m", "k"))
-    bare = simulate(net, x, record=())
+    full = simulate(net, x, record=("s", "v", "I", "r", "h", "u", "m", "k"), engine=engine)
+    bare = simulate(net, x, record=(), engine=engine)
     # per-step readout vs one matrix product after the loop: float32 rounding only
     np.testing.assert_allclose(full.outputs, bare.outputs, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(full.spike_count, bare.spike_count)
@@ -183,10 +183,10 @@ def test_record_nothing_gives_same_outputs():
     assert full.outputs.dtype == np.float32
 
 
-def test_float32_default_close_to_float64():
+def test_float32_default_close_to_float64(engine):
     net, x = _random_case(6, readout="per_step", filter="double-ema")
-    r32 = simulate(net, x, record=("r",))
-    r64 = simulate(net, x, record=("r",), dtype=np.float64)
+    r32 = simulate(net, x, record=("r",), engine=engine)
+    r64 = simulate(net, x, record=("r",), dtype=np.float64, engine=engine)
     assert r32.r.dtype == np.float32
     # early steps agree closely; spikes may later diverge by round-off
     np.testing.assert_allclose(r32.r[:20], r64.r[:20], atol=1e-5)
@@ -198,18 +198,18 @@ def test_recurrent_input_never_builds_dense_matrix(monkeypatch):
     simulate(net, x)
 
 
-def test_result_helpers():
+def test_result_helpers(engine):
     net, x = _random_case(8)
-    res = simulate(net, x)
+    res = simulate(net, x, engine=engine)
     assert res.time.shape == (120,) and res.time[1] == pytest.approx(0.002)
     rates = res.rates()
     assert rates.shape == (40,)
     assert res.population_rate() == pytest.approx(res.spikes.sum() / (5 * 40 * 120 * 0.002))
 
 
-def test_tanh_network_runs_and_has_no_rates():
+def test_tanh_network_runs_and_has_no_rates(engine):
     net, x = _random_case(9, neuron="tanh")
-    res = simulate(net, x, record=("r",))
+    res = simulate(net, x, record=("r",), engine=engine)
     assert np.all(np.abs(res.r) < 1)
     with pytest.raises(BrianModesError, match="spiking"):
         res.rates()
@@ -222,15 +222,17 @@ def test_tanh_network_runs_and_has_no_rates():
     (np.full((10, 2, 6), np.nan), "NaN"),
     (np.array([["a"] * 6] * 3), "real numbers"),
 ])
-def test_bad_inputs_are_refused(bad, message):
+def test_bad_inputs_are_refused(bad, message, engine):
     net, _ = _random_case(1)
     with pytest.raises(BrianModesError, match=message):
-        simulate(net, bad)
+        simulate(net, bad, engine=engine)
 
 
-def test_bad_record_and_dtype_are_refused():
+def test_bad_record_and_dtype_are_refused(engine):
     net, x = _random_case(1)
     with pytest.raises(BrianModesError, match="cannot record"):
-        simulate(net, x, record=("voltage",))
+        simulate(net, x, record=("voltage",), engine=engine)
     with pytest.raises(BrianModesError, match="dtype"):
-        simulate(net, x, dtype=np.int32)
+        simulate(net, x, dtype=np.int32, engine=engine)
+    with pytest.raises(BrianModesError, match="engine must be one of auto, numpy, compiled"):
+        simulate(net, x, engine="gpu")

@@ -106,9 +106,37 @@ def test_checkpoint_records_blas_threads_and_a_resume_under_others_warns(tmp_pat
         warnings.simplefilter("error")   # same conditions: no warning
         Trainer(n_batches=3, batch_size=8, progress=False, checkpoint=ckpt).fit(_small()[1], task, resume=True)
     other = dict(recorded, blas_threads=recorded["blas_threads"] + 1)
-    monkeypatch.setattr(trainer_module, "_bit_exactness", lambda: other)
+    monkeypatch.setattr(trainer_module, "_bit_exactness", lambda engine: dict(other, engine=engine))
     with pytest.warns(UserWarning, match="not be bit-identical.*OPENBLAS_NUM_THREADS"):
         Trainer(n_batches=4, batch_size=8, progress=False, checkpoint=ckpt).fit(_small()[1], task, resume=True)
+
+
+@pytest.mark.parametrize("first,then", [("numpy", "compiled"), ("compiled", "numpy")])
+def test_a_resume_on_another_engine_warns_and_names_it(tmp_path, first, then):
+    from brianmodes.io import read_npz_checked
+
+    task, net = _small()
+    ckpt = tmp_path / "ckpt.npz"
+    Trainer(n_batches=2, batch_size=8, progress=False, checkpoint=ckpt, engine=first).fit(net, task)
+    assert read_npz_checked(ckpt, schema="brianmodes.checkpoint")[0]["bit_exactness"]["engine"] == first
+    with pytest.warns(UserWarning, match=f"engine {first} then, {then} now.*engine='{first}'"):
+        Trainer(n_batches=3, batch_size=8, progress=False, checkpoint=ckpt, engine=then).fit(_small()[1], task,
+                                                                                           resume=True)
+
+
+def test_trainer_engines_give_the_same_first_step_and_refuse_unknown_ones():
+    task, net = _small()
+    runs = {}
+    for engine in ("numpy", "compiled"):
+        trainer = Trainer(n_batches=1, batch_size=8, progress=False, dtype="float64", engine=engine)
+        runs[engine] = trainer.fit(net.copy(), task)
+        assert trainer.engine_used_ == engine
+    a, b = (runs[e].history_[0] for e in ("numpy", "compiled"))
+    assert a["rate_hz"] == b["rate_hz"] and abs(a["loss"] - b["loss"]) <= 1e-12 * abs(a["loss"])
+    for name, value in runs["numpy"].network_.params.items():
+        np.testing.assert_allclose(runs["compiled"].network_.params[name], value, rtol=1e-9, atol=1e-12)
+    with pytest.raises(BrianModesError, match="engine must be one of auto, numpy, compiled"):
+        Trainer(engine="gpu").validate()
 
 
 def test_checkpoint_written_before_the_neuron_model_resumes(tmp_path):

@@ -7,6 +7,7 @@ printed as one line ``brianmodes: error: ...`` with exit status 2.
 from __future__ import annotations
 
 import sys
+import logging
 import warnings
 
 from ..errors import BrianModesError
@@ -29,6 +30,9 @@ def main(argv=None):
     args = parser.parse_args(join_negative_values(argv, parser))
     args.argv = argv
     with warnings.catch_warnings():
+        # Brian2, imported by the commands, routes warnings to its logger (two lines, a source line) with
+        # logging.captureWarnings(True); called here first, that call of Brian2's changes nothing
+        logging.captureWarnings(True)
         warnings.showwarning = _one_line_warning
         try:
             return COMMANDS[args.command](args)

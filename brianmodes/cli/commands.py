@@ -81,6 +81,7 @@ def cmd_train(args):
     from .. import __version__
     from ..io import save, write_text_atomic
     from ..train.trainer import Trainer, write_history_csv
+    from ..neurons.run import engine_for
 
     task = _task_from_args(args)
     net_kwargs = {"parametrization": args.parametrization, "neuron": args.neuron,
@@ -95,9 +96,10 @@ def cmd_train(args):
                       rate_regularizer=tuple(args.rate_reg) if args.rate_reg else None, seed=args.seed,
                       dtype=args.dtype, eval_every=args.eval_every, eval_trials=args.eval_trials,
                       checkpoint=out / "checkpoint.npz", checkpoint_every=args.checkpoint_every,
-                      progress=not args.quiet)
+                      progress=not args.quiet, engine=args.engine)
     trainer.validate()
     task.check_network(net)
+    engine_for(net, engine=args.engine)  # builds (or refuses) the compiled engine before any folder is made
     refuse_to_lose_work(out, resume=args.resume, overwrite=args.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
@@ -115,7 +117,7 @@ def cmd_train(args):
         return 130
     seconds_now = time.perf_counter() - t0
     train_seconds = trainer.history_[-1]["seconds"] if trainer.history_ else 0.0
-    metrics = task.evaluate(net, dtype=args.dtype, progress=not args.quiet)
+    metrics = task.evaluate(net, dtype=args.dtype, progress=not args.quiet, engine=trainer.engine_used_)
     net.metadata.update({
         "task": task.config(), "trainer": trainer.get_params(), "metrics": metrics,
         "train_seconds": round(train_seconds, 2), "batches": len(trainer.history_),
@@ -156,7 +158,7 @@ def cmd_evaluate(args):
                                   seed=args.seed, recurrence=args.recurrence, progress=not args.json)
     else:
         metrics = task.evaluate(net, n_trials=args.trials, batch_size=args.batch_size, seed=args.seed,
-                                dtype=args.dtype, progress=not args.json)
+                                dtype=args.dtype, progress=not args.json, engine=args.engine)
         metrics["seconds"] = time.perf_counter() - t0
         metrics["trials_per_second"] = metrics["n_trials"] / metrics["seconds"]
     if args.json:

@@ -113,6 +113,10 @@ def build_parser():
                        help="firing-rate penalty")
     train.add_argument("--seed", type=int, default=0, help="seeds initialization and batches (default 0)")
     train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    train.add_argument("--engine", choices=("auto", "numpy", "compiled"), default="auto",
+                       help="what runs each training step: auto (default: the compiled engine when it builds "
+                            "here, else numpy with a warning), numpy (the reference) or compiled (an error if it "
+                            "cannot build)")
     train.add_argument("--data-dir", help="folder with the MNIST IDX files (mnist task)")
     train.add_argument("--steps", type=_positive_int, help="time steps per trial (default: the task's)")
     train.add_argument("--switch-prob", type=float, help="context task: probability of a context switch")
@@ -135,9 +139,12 @@ def build_parser():
     evaluate.add_argument("--trials", type=_positive_int, help="number of held-out trials (default: all / 500)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the input spikes / trials")
     evaluate.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    evaluate.add_argument("--engine", choices=("auto", "numpy", "compiled"), default="auto",
+                          help="with --backend numpy: auto (default: the compiled engine when it builds here), "
+                               "numpy (the reference) or compiled")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.add_argument("--backend", choices=("numpy", "brian2"), default="numpy",
-                          help="numpy engine (default) or a Brian2 simulation")
+                          help="brianmodes' own engine (default; see --engine) or a Brian2 simulation")
     evaluate.add_argument("--device", choices=("numpy", "cython", "cpp_standalone"), default="cpp_standalone",
                           help="Brian2 device / code-generation target (with --backend brian2)")
     evaluate.add_argument("--recurrence", choices=("modes", "dense"), default="modes",

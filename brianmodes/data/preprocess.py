@@ -31,7 +31,7 @@ def filter_like_model(spikes, net):
     s = np.asarray(spikes, dtype=float)
     if s.ndim != 3:
         raise BrianModesError(f"spikes must be (T, B, N) at the model's dt, got shape {s.shape}")
-    return filter_spikes(engine_for(net), s, net.neuron_values())
+    return filter_spikes(engine_for(net, engine="numpy"), s, net.neuron_values())
 
 
 def gaussian_rates(spikes, dt, sigma):

@@ -14,20 +14,35 @@ import numpy as np
 
 from ..errors import BrianModesError
 from .builtins import get_model
-from .engine import Engine
 
 
-def engine_for(net, model=None):
-    """The :class:`Engine` of a network: its own model, or ``model`` (a NeuronModel or a built-in name).
+def engine_for(net, model=None, engine="auto"):
+    """The engine that runs a network: its own model, or ``model`` (a NeuronModel or a built-in name).
+
+    Parameters
+    ----------
+    net : ModeNetwork
+    model : NeuronModel or str, optional
+    engine : {'auto', 'numpy', 'compiled'}
+        ``'auto'`` (the default everywhere): the compiled engine when it
+        builds here, else the numpy :class:`Engine` with one
+        :class:`~brianmodes.neurons.compiled_run.CompiledFallbackWarning` per
+        process; ``'numpy'``: the reference; ``'compiled'``: the compiled
+        engine or a :class:`~brianmodes.BrianModesError`. An engine object is
+        returned as it is.
 
     Examples
     --------
     >>> from brianmodes import ModeNetwork
     >>> net = ModeNetwork(N=5, P=1, N_in=2, N_out=1, discretization="published")
-    >>> engine_for(net).model.name, engine_for(net, "tanh").model.name
+    >>> engine_for(net, engine="numpy").model.name, engine_for(net, "tanh", engine="numpy").model.name
     ('published-lif-double', 'tanh')
     """
-    return Engine(net.engine_model if model is None else get_model(model), net.dt)
+    if not isinstance(engine, str):
+        return engine
+    from .compiled_run import engine_for as choose
+
+    return choose(net.engine_model if model is None else get_model(model), net.dt, engine)
 
 
 def _params(net, engine, params):
@@ -37,7 +52,7 @@ def _params(net, engine, params):
     return params
 
 
-def simulate(net, inputs, record=("s", "r"), dtype=np.float32, *, model=None, params=None):
+def simulate(net, inputs, record=("s", "r"), dtype=np.float32, *, model=None, params=None, engine="auto"):
     """Simulate a network on a batch of trials with the derived engine.
 
     Parameters
@@ -52,6 +67,8 @@ def simulate(net, inputs, record=("s", "r"), dtype=np.float32, *, model=None, pa
         Default: the network's own (:func:`~brianmodes.neurons.from_network`).
     params : dict, optional
         Parameter values overriding the model's.
+    engine : {'auto', 'numpy', 'compiled'}
+        See :func:`engine_for`.
 
     Returns
     -------
@@ -71,14 +88,14 @@ def simulate(net, inputs, record=("s", "r"), dtype=np.float32, *, model=None, pa
 
     dtype = check_dtype(dtype)
     x = check_inputs(net, inputs, dtype)
-    engine = engine_for(net, model)
+    engine = engine_for(net, model, engine)
     fwd = engine.forward(net.params, x, readout=net.readout, record=record, params=_params(net, engine, params))
     return SimulationResult(outputs=fwd["y"], dt=net.dt, n_steps=x.shape[0], traces=fwd["traces"],
                             spike_count=fwd["count"])
 
 
 def loss_and_grads(net, inputs, targets, mask=None, *, model=None, params=None, loss="cross_entropy",
-                   surrogate="fast_sigmoid", rate_regularizer=None, dtype=np.float32, smooth=False):
+                   surrogate="fast_sigmoid", rate_regularizer=None, dtype=np.float32, smooth=False, engine="auto"):
     """Loss on a batch and the gradients of every weight and trainable neuron parameter.
 
     As :func:`brianmodes.train.bptt.loss_and_grads`, with another ``model``
@@ -97,9 +114,9 @@ def loss_and_grads(net, inputs, targets, mask=None, *, model=None, params=None, 
     >>> sorted(step.grads), step.grads["tau_m"].shape
     (['W_in', 'W_out', 'lam', 'tau_m', 'xi_in', 'xi_out'], (30,))
     """
-    from ..train.bptt import engine_step
+    from .compiled_run import engine_step
 
-    engine = engine_for(net, model)
+    engine = engine_for(net, model, engine)
     if not engine.model.spiking and rate_regularizer is not None:
         raise BrianModesError(f"model {engine.model.name!r} has no spikes: a rate regularizer does not apply")
     return engine_step(net, inputs, targets, mask, engine=engine, params=_params(net, engine, params), loss=loss,

@@ -129,8 +129,12 @@ class Task:
             raise BrianModesError(f"task {self.name!r} needs readout={self.readout!r}, "
                                   f"the network has {net.readout!r}")
 
-    def evaluate(self, net, n_trials=None, batch_size=500, seed=0, dtype=np.float32, progress=False):
+    def evaluate(self, net, n_trials=None, batch_size=500, seed=0, dtype=np.float32, progress=False,
+                 engine="auto"):
         """Metrics of ``net`` on the held-out trials, averaged over trials.
+
+        ``engine`` (``'auto'``, ``'numpy'``, ``'compiled'``) runs the
+        network as :func:`brianmodes.simulate` does.
 
         Returns
         -------
@@ -149,7 +153,7 @@ class Task:
             total = -(-self.n_test_trials(n_trials) // batch_size)
             batches = tqdm(batches, total=total, desc=f"evaluate {self.name}", unit="batch", leave=False)
         for batch in batches:
-            res = simulate(net, batch.inputs, record=(), dtype=dtype)
+            res = simulate(net, batch.inputs, record=(), dtype=dtype, engine=engine)
             averages.add(self.trial_metrics(res.outputs, batch), batch.size,
                          0.0 if res.spike_count is None else res.spike_count.sum())
         return averages.result(net, self.n_steps)

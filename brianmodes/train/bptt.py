@@ -91,7 +91,8 @@ def backward(net, fwd, gy, surrogate="fast_sigmoid", ds=None):
     """
     from ..neurons.run import engine_for
 
-    return net.array_gradients(engine_for(net).backward(fwd, gy, get_surrogate(surrogate), ds))
+    engine = engine_for(net, engine=fwd.get("engine", "numpy"))  # the engine that ran the forward pass
+    return net.array_gradients(engine.backward(fwd, gy, get_surrogate(surrogate), ds))
 
 
 def engine_step(net, inputs, targets, mask=None, *, engine, params, loss="cross_entropy",
@@ -120,7 +121,7 @@ def engine_step(net, inputs, targets, mask=None, *, engine, params, loss="cross_
 
 def loss_and_grads(net, inputs, targets, mask=None, *, loss="cross_entropy",
                    surrogate="fast_sigmoid", rate_regularizer=None, dtype=np.float32,
-                   smooth=False):
+                   smooth=False, engine="auto"):
     """Loss on a batch and the BPTT gradients of every trainable array.
 
     Parameters
@@ -142,7 +143,13 @@ def loss_and_grads(net, inputs, targets, mask=None, *, loss="cross_entropy",
     dtype : float32 or float64
     smooth : bool
         Use the surrogate's primitive as the spike function, so that the
-        returned gradient is the exact gradient of the returned loss (tests).
+        returned gradient is the exact gradient of the returned loss (tests;
+        always on the numpy engine).
+    engine : {'auto', 'numpy', 'compiled'}
+        ``'auto'`` (default): the fused compiled step when it builds here,
+        else the numpy engine with one warning; ``'numpy'``: the reference;
+        ``'compiled'``: fail loudly if it cannot build. See
+        :func:`brianmodes.neurons.run.engine_for`.
 
     Returns
     -------
@@ -161,12 +168,13 @@ def loss_and_grads(net, inputs, targets, mask=None, *, loss="cross_entropy",
     >>> sorted(step.grads)
     ['W_in', 'W_out', 'lam', 'xi_in', 'xi_out']
     """
+    from ..neurons.compiled_run import engine_step as fused_or_numpy_step
     from ..neurons.run import engine_for
 
-    engine = engine_for(net)
+    engine = engine_for(net, engine="numpy" if smooth else engine)
     if not engine.model.spiking:
         rate_regularizer = None
-    step = engine_step(net, inputs, targets, mask, engine=engine, params=net.neuron_values(), loss=loss,
+    step = fused_or_numpy_step(net, inputs, targets, mask, engine=engine, params=net.neuron_values(), loss=loss,
                        surrogate=surrogate, rate_regularizer=rate_regularizer, dtype=dtype, smooth=smooth)
     step.grads = net.array_gradients(step.grads)
     return step

@@ -64,6 +64,12 @@ class Trainer:
         Arrays left as they are (e.g. ``("W_out",)`` to fit activity through
         a fixed readout), or a dict from array name to a boolean mask of the
         entries left as they are (``{"W_out": rows}``; ``None`` for all).
+    engine : {'auto', 'numpy', 'compiled'}
+        What runs each step and each evaluation: ``'auto'`` (default) the
+        compiled engine when it builds here, else the numpy engine with one
+        warning; ``'numpy'`` the reference; ``'compiled'`` fails loudly if it
+        cannot build (see :func:`brianmodes.neurons.run.engine_for`). Both
+        give the same spikes; float32 sums differ by rounding.
 
     Attributes
     ----------
@@ -88,7 +94,7 @@ class Trainer:
     def __init__(self, n_batches=500, batch_size=None, lr=1e-3, clip_norm=20.0,
                  surrogate="fast_sigmoid", surrogate_slope=None, loss=None, rate_regularizer=None,
                  seed=0, dtype="float32", eval_every=None, eval_trials=None, checkpoint=None,
-                 checkpoint_every=100, progress=True, frozen=()):
+                 checkpoint_every=100, progress=True, frozen=(), engine="auto"):
         self.n_batches = n_batches
         self.batch_size = batch_size
         self.lr = lr
@@ -105,12 +111,13 @@ class Trainer:
         self.checkpoint_every = checkpoint_every
         self.progress = progress
         self.frozen = dict(frozen) if isinstance(frozen, dict) else dict.fromkeys(frozen)
+        self.engine = engine
 
     def get_params(self):
         """The settings, as a JSON-serializable dict."""
         params = {k: getattr(self, k) for k in (
             "n_batches", "batch_size", "lr", "clip_norm", "surrogate", "surrogate_slope", "loss",
-            "seed", "dtype", "eval_every", "eval_trials", "checkpoint_every")}
+            "seed", "dtype", "eval_every", "eval_trials", "checkpoint_every", "engine")}
         params["frozen"] = list(self.frozen)
         for key in ("loss", "surrogate"):  # callables and objects are recorded by name
             if params[key] is not None and not isinstance(params[key], str):
@@ -137,6 +144,10 @@ class Trainer:
             raise BrianModesError(f"lr must be a positive number, got {self.lr!r}")
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise BrianModesError(f"clip_norm must be positive or None, got {self.clip_norm!r}")
+        from ..neurons.compiled_run import ENGINES
+
+        if self.engine not in ENGINES:
+            raise BrianModesError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if str(self.dtype) not in ("float32", "float64"):
             raise BrianModesError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         for name in ("eval_every", "checkpoint_every"):
@@ -157,7 +168,7 @@ class Trainer:
         header = {"schema": CHECKPOINT_SCHEMA, "schema_version": SCHEMA_VERSION, "step": step,
                   "adam_t": optimizer.t, "rng_state": rng.bit_generator.state,
                   "network": net.config(), "trainer": self.get_params(), "history": self.history_,
-                  "bit_exactness": _bit_exactness()}
+                  "bit_exactness": _bit_exactness(self.engine_used_)}
         try:
             write_npz_atomic(self.checkpoint, arrays, json.loads(json.dumps(header, default=_json_default)))
         except OSError as err:
@@ -180,7 +191,7 @@ class Trainer:
             raise BrianModesError(f"checkpoint {self.checkpoint} holds no valid random-generator state; "
                                   "train again without --resume") from None
         self.history_ = header["history"]
-        _warn_if_not_bit_exact(header.get("bit_exactness"), self.checkpoint)
+        _warn_if_not_bit_exact(header.get("bit_exactness"), self.checkpoint, self.engine_used_)
         return int(header["step"])
 
     # -- the loop ------------------------------------------------------------
@@ -218,6 +229,7 @@ class Trainer:
         regularizer = self._regularizer()
         optimizer = Adam(lr=self.lr)
         rng = np.random.default_rng(self.seed)
+        self.engine_used_ = _engine_kind(net, self.engine)
         self.history_ = []
         self.network_ = net
         start = 0
@@ -252,8 +264,8 @@ class Trainer:
                          dtype, t0, bar):
         """One mini-batch: gradients, a step of Adam, a history row, a checkpoint when due."""
         batch = task.sample(batch_size, rng)
-        result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss,
-                                surrogate=surrogate, rate_regularizer=regularizer, dtype=dtype)
+        result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss, surrogate=surrogate,
+                                rate_regularizer=regularizer, dtype=dtype, engine=self.engine_used_)
         for name, entries in self.frozen.items():
             if entries is None:
                 del result.grads[name]
@@ -271,7 +283,7 @@ class Trainer:
                "grad_norm": norm, "rate_hz": result.rate_hz,
                "seconds": time.perf_counter() - t0}
         if self.eval_every and (step % self.eval_every == 0 or step == self.n_batches):
-            metrics = task.evaluate(net, n_trials=self.eval_trials, dtype=dtype)
+            metrics = task.evaluate(net, n_trials=self.eval_trials, dtype=dtype, engine=self.engine_used_)
             row.update({f"test_{k}": v for k, v in metrics.items()})
         self.history_.append(row)
         if bar is not None:
@@ -334,25 +346,35 @@ def _check_checkpoint_header(header, path):
                               "train again without --resume")
 
 
-def _bit_exactness():
-    """What a float32 run's bits depend on besides its inputs: numpy and its BLAS threads."""
+def _engine_kind(net, engine):
+    """``'compiled'`` or ``'numpy'``: what ``engine`` runs for this network here."""
+    from ..neurons.compiled import CompiledEngine
+    from ..neurons.run import engine_for
+
+    return "compiled" if isinstance(engine_for(net, engine=engine), CompiledEngine) else "numpy"
+
+
+def _bit_exactness(engine):
+    """What a float32 run's bits depend on besides its inputs: the engine, numpy and its BLAS threads."""
     from threadpoolctl import threadpool_info
 
     blas = sorted({f"{pool.get('internal_api')} {pool.get('version')}" for pool in threadpool_info()
                    if pool.get("user_api") == "blas"})
-    return {"blas_threads": blas_threads(), "blas": blas, "numpy": np.__version__}
+    return {"engine": engine, "blas_threads": blas_threads(), "blas": blas, "numpy": np.__version__}
 
 
-def _warn_if_not_bit_exact(recorded, checkpoint):
+def _warn_if_not_bit_exact(recorded, checkpoint, engine):
     if not recorded:
         return
-    now = _bit_exactness()
-    changed = [f"{key} {recorded.get(key)} then, {now[key]} now" for key in now if recorded.get(key) != now[key]]
+    now = _bit_exactness(engine)
+    changed = [f"{key} {recorded.get(key)} then, {now[key]} now" for key in now
+               if key in recorded and recorded[key] != now[key]]
     if changed:
+        hint = (f"engine={recorded['engine']!r}, " if recorded.get("engine", engine) != engine else "") + \
+            f"OPENBLAS_NUM_THREADS={recorded.get('blas_threads')} (or OMP_NUM_THREADS)"
         warnings.warn(f"resuming from {checkpoint} under other conditions ({'; '.join(changed)}): the run will "
-                      "not be bit-identical to an uninterrupted one (float32 products depend on the BLAS "
-                      f"thread count); for that, set OPENBLAS_NUM_THREADS={recorded.get('blas_threads')} "
-                      "(or OMP_NUM_THREADS) as it was", UserWarning, stacklevel=3)
+                      "not be bit-identical to an uninterrupted one (float32 sums depend on the engine and "
+                      f"on the BLAS thread count); for that, use {hint} as it was", UserWarning, stacklevel=3)
 
 
 @contextlib.contextmanager
