@@ -11,12 +11,36 @@ the trainable constants) in double, W_in and a dense W in the compute type.
 
 HELPERS = r"""
 /* its transpose over a trial: dL/dW_in^T[i] += sum over the steps t where input i was active of x_t,i g_t
-   (g = the trial's dL/dI_in per step), each input's sum in registers (bm_project), one update per input */
+   (g = the trial's dL/dI_in per step), each input's sum in registers (bm_project), one update per input.
+   The steps of each input in ascending order: from bits per input and step when the trial's inputs are all
+   0/1 (spikes: no values needed), else by a counting sort of the events by input (the same sums) */
 static void BM_(bm_project_grad)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, real *restrict bmGT)
 {
     const int64_t bmT = bmc->T, bmNI = bmc->NI, bmN = bmc->N & ~(int64_t)15;
+    if (bmw->unit[bmw->cur]) {
+        const int64_t bmW = (bmT + 63) / 64;
+        uint64_t *restrict bmbits = bmw->tmask;
+        memset(bmbits, 0, sizeof(uint64_t) * bmNI * bmW);
+        for (int64_t bm_t = 0; bm_t < bmT; bm_t++) {
+            const int64_t bmslot = bmw->cur * bmT + bm_t;
+            const int32_t *restrict bmai = bmw->ai + bmw->aoff[bmslot];
+            const uint64_t bmbit = (uint64_t)1 << (bm_t & 63);
+            uint64_t *restrict bmcol = bmbits + (bm_t >> 6);
+            for (int64_t bma = 0; bma < bmw->an[bmslot]; bma++)
+                bmcol[(int64_t)bmai[bma] * bmW] |= bmbit;
+        }
+        int32_t *restrict bmts = bmw->tl32;
+        for (int64_t bmi = 0; bmi < bmNI; bmi++) {
+            int64_t bmn = 0;
+            for (int64_t bmj = 0; bmj < bmW; bmj++)
+                for (uint64_t bmm = bmbits[bmi * bmW + bmj]; bmm; bmm &= bmm - 1)
+                    bmts[bmn++] = (int32_t)(64 * bmj + __builtin_ctzll(bmm));
+            if (bmn)
+                BM_(bm_project)(bmts, bmw->ones, bmn, bmw->ginall, bmGT + bmi * bmN, bmN, 1);
+        }
+        return;
+    }
     int64_t *restrict bmstart = bmw->evs;
-    real *restrict bmsum = bmw->direct;  /* free at the end of the trial */
     memset(bmstart, 0, sizeof(int64_t) * (bmNI + 2));
     for (int64_t bm_t = 0; bm_t < bmT; bm_t++) {  /* counting sort of the events by input */
         const int64_t bmslot = bmw->cur * bmT + bm_t;
@@ -38,12 +62,8 @@ static void BM_(bm_project_grad)(const struct BM_(ctx) *bmc, struct BM_(work) *b
     }
     for (int64_t bmi = 0; bmi < bmNI; bmi++) {  /* bmstart[i] .. bmstart[i+1]: input i's steps, in order */
         const int64_t bmc0 = bmstart[bmi], bmcn = bmstart[bmi + 1] - bmc0;
-        if (!bmcn)
-            continue;
-        BM_(bm_project)(bmw->evt + bmc0, bmw->evv + bmc0, bmcn, bmw->ginall, bmsum, bmN);
-        real *restrict bmrow = bmGT + bmi * bmN;
-        for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
-            bmrow[bm_n] += bmsum[bm_n];
+        if (bmcn)
+            BM_(bm_project)(bmw->evt + bmc0, bmw->evv + bmc0, bmcn, bmw->ginall, bmGT + bmi * bmN, bmN, 1);
     }
 }
 

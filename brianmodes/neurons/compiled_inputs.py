@@ -61,16 +61,43 @@ static inline int BM_(bm_lowest)(unsigned bmm)
 #endif
 }
 
+#if defined(__AVX512F__) && defined(__AVX512BW__) && !defined(BM_NO_VECTOR_LANES)
+#define BM_COMPRESS 1  /* the active entries of 16 values written with one compress (no loop over the set bits) */
+/* idx[c..] = base + j for the set bits j of m (16 int32 are written: the lists have 16 entries of slack) */
+static inline int64_t BM_(bm_emit16)(unsigned bmm, int64_t bmbase, int32_t *restrict bmidx, int64_t bmc)
+{
+    const __m512i bmiota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    _mm512_storeu_si512((void *)(bmidx + bmc), _mm512_maskz_compress_epi32(
+        (__mmask16)bmm, _mm512_add_epi32(bmiota, _mm512_set1_epi32((int)bmbase))));
+    return bmc + __builtin_popcount(bmm);
+}
+#endif
+
 static int64_t BM_(bm_active)(const real *restrict bmx, int64_t bmNI, int32_t *restrict bmidx,
                               real *restrict bmval)
 {
     int64_t bmc = 0, bmi = 0;
-    for (; bmi + 16 <= bmNI; bmi += 16)
-        for (unsigned bmm = BM_(bm_nonzero16)(bmx + bmi); bmm; bmm &= bmm - 1) {
-            const int64_t bmk = bmi + BM_(bm_lowest)(bmm);
+    for (; bmi + 16 <= bmNI; bmi += 16) {
+        const unsigned bmm = BM_(bm_nonzero16)(bmx + bmi);
+        if (!bmm)
+            continue;
+#ifdef BM_COMPRESS
+        const int64_t bmc0 = bmc;
+        bmc = BM_(bm_emit16)(bmm, bmi, bmidx, bmc);
+        if (sizeof(real) == 4)
+            _mm512_storeu_ps((void *)(bmval + bmc0), _mm512_maskz_compress_ps((__mmask16)bmm,
+                             _mm512_loadu_ps((const void *)(bmx + bmi))));
+        else
+            for (int64_t bmj = bmc0; bmj < bmc; bmj++)
+                bmval[bmj] = bmx[bmidx[bmj]];
+#else
+        for (unsigned bmr = bmm; bmr; bmr &= bmr - 1) {
+            const int64_t bmk = bmi + BM_(bm_lowest)(bmr);
             bmidx[bmc] = (int32_t)bmk;
             bmval[bmc++] = bmx[bmk];
         }
+#endif
+    }
     for (; bmi < bmNI; bmi++)
         if (bmx[bmi] != 0) {
             bmidx[bmc] = (int32_t)bmi;
@@ -80,9 +107,9 @@ static int64_t BM_(bm_active)(const real *restrict bmx, int64_t bmNI, int32_t *r
 }
 
 /* event-driven input projection: out = sum over the active inputs a (ascending) of x_a W_in^T[a],
-   accumulated in registers, 128 neurons at a time */
+   accumulated in registers, 128 neurons at a time; with add, out = out + that sum (one pass) */
 static void BM_(bm_project)(const int32_t *restrict bmidx, const real *restrict bmval, int64_t bmc,
-                            const real *restrict bmWT, real *restrict bmout, int64_t bmN)
+                            const real *restrict bmWT, real *restrict bmout, int64_t bmN, int bmadd)
 {
 #ifdef BM_VECTOR_LANES
 /* NV accumulators of 16 neurons in registers; a spike adds the row itself (1 * w is w: the same sum) */
@@ -101,6 +128,9 @@ static void BM_(bm_project)(const int32_t *restrict bmidx, const real *restrict 
                 for (int bmk = 0; bmk < NV; bmk++)                                                         \
                     bma[bmk] += bmv * BM_(bm_load)(bmrow + 16 * bmk);                                      \
         }                                                                                                  \
+        if (bmadd)                                                                                         \
+            for (int bmk = 0; bmk < NV; bmk++)                                                             \
+                bma[bmk] = BM_(bm_load)(bmout + bmn0 + 16 * bmk) + bma[bmk];                               \
         memcpy(bmout + bmn0, bma, sizeof bma);                                                             \
     }
     for (int64_t bmn0 = 0; bmn0 < bmN; bmn0 += 128)
@@ -116,6 +146,21 @@ static void BM_(bm_project)(const int32_t *restrict bmidx, const real *restrict 
         }
 #undef BM_PROJECT
 #else
+    real bmtmp[128];
+    for (int64_t bmn0 = 0; bmadd && bmn0 < bmN; bmn0 += 128) {  /* out + sum: the sum first, as above */
+        const int64_t bmn1 = bmN - bmn0 < 128 ? bmN - bmn0 : 128;
+        memset(bmtmp, 0, sizeof bmtmp);
+        for (int64_t bma_i = 0; bma_i < bmc; bma_i++) {
+            const real *restrict bmrow = bmWT + (int64_t)bmidx[bma_i] * bmN + bmn0;
+            const real bmv = bmval[bma_i];
+            for (int64_t bm_n = 0; bm_n < bmn1; bm_n++)
+                bmtmp[bm_n] += bmv == 1 ? bmrow[bm_n] : bmv * bmrow[bm_n];
+        }
+        for (int64_t bm_n = 0; bm_n < bmn1; bm_n++)
+            bmout[bmn0 + bm_n] = bmout[bmn0 + bm_n] + bmtmp[bm_n];
+    }
+    if (bmadd)
+        return;
     memset(bmout, 0, sizeof(real) * bmN);
     for (int64_t bma_i = 0; bma_i < bmc; bma_i++) {
         const real *restrict bmrow = bmWT + (int64_t)bmidx[bma_i] * bmN;
@@ -135,6 +180,27 @@ static int64_t BM_(bm_active_u8)(const uint8_t *restrict bmx, int64_t bmNI, int3
                                  real *restrict bmval)
 {
     int64_t bmc = 0, bmi = 0;
+#ifdef BM_COMPRESS
+    for (; bmi + 64 <= bmNI; bmi += 64) {
+        const __m512i bmv = _mm512_loadu_si512((const void *)(bmx + bmi));
+        const uint64_t bmm = (uint64_t)_mm512_test_epi8_mask(bmv, bmv);
+        for (int bmq = 0; bmq < 4; bmq++) {
+            const unsigned bmm16 = (unsigned)(bmm >> (16 * bmq)) & 0xffffu;
+            if (!bmm16)
+                continue;
+            const int64_t bmc0 = bmc;
+            bmc = BM_(bm_emit16)(bmm16, bmi + 16 * bmq, bmidx, bmc);
+            if (sizeof(real) == 4) {
+                const __m512i bmu = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(bmx + bmi + 16 * bmq)));
+                _mm512_storeu_ps((void *)(bmval + bmc0), _mm512_maskz_compress_ps((__mmask16)bmm16,
+                                 _mm512_cvtepu32_ps(bmu)));
+            } else {
+                for (int64_t bmj = bmc0; bmj < bmc; bmj++)
+                    bmval[bmj] = (real)bmx[bmidx[bmj]];
+            }
+        }
+    }
+#endif
     for (; bmi + 32 <= bmNI; bmi += 32) {
         uint64_t bmm;
 #if defined(__AVX2__)

@@ -192,7 +192,7 @@ def forward_function(layout, ctype, record):
                  "real *bm_kt = bmtape_k + bmper * bm_t * bmP;",
                  "const int64_t bm_slot = bmw->cur * bmT + bm_t;  /* the active inputs (bm_prescan) */",
                  "BM_(bm_project)(bmw->ai + bmw->aoff[bm_slot], bmw->av + bmw->aoff[bm_slot], bmw->an[bm_slot], "
-                 "bmc->W_in_T, bmw->drive, bmN);",
+                 "bmc->W_in_T, bmw->drive, bmN, 0);",
                  "BM_(bm_recurrence)(bmc, bmw, bm_r, bm_kt, bm_t);",
                  "if (bmc->ktrace) memcpy(bmc->ktrace + (bm_t * bmB + bm_b) * bmP, bm_kt, sizeof(real) * bmP);",
                  *step], 2),

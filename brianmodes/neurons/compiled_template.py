@@ -140,9 +140,10 @@ struct BM_(work) {
     int32_t *last, *ai, *an;
     int bad;  /* a non-finite input was seen */
     int64_t *aoff, cur;  /* the active inputs of the group's trials: slot g*T + t starts at aoff[slot] */
-    real *ginall, *evv;  /* the trial's dL/dI_in per step; its events sorted by input (the W_in gradient) */
-    int32_t *evt;
+    real *ginall, *evv, *ones;  /* the trial's dL/dI_in per step; its events sorted by input (the W_in gradient) */
+    int32_t *evt, *tl32, *unit;  /* tl32: one input's active steps; unit: the group's trials whose inputs are 0/1 */
     int64_t *evs;
+    uint64_t *tmask;  /* (NI, W) bits: the steps where each input was active (W = ceil(T / 64) words) */
     float *tl;
     real *av;
     double *g64;
@@ -182,11 +183,14 @@ static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, in
     for (int bmi = 0; bmi < 18; bmi++)
         bmtotal += BM_(bm_round64)(sizeof(real) * bmcount[bmi]);
     bmtotal += 2 * BM_(bm_round64)(bmsteps * (bmc->nu + 1) * bmN) + BM_(bm_round64)(4 * bmN) * 2;
-    const int64_t bmslots = bmc->G * bmc->T, bmcap = bmslots * bmc->NI + 1;
+    const int64_t bmslots = bmc->G * bmc->T, bmcap = bmslots * bmc->NI + 17;  /* 16 of slack (bm_emit16) */
+    const int64_t bmwords = (bmc->T + 63) / 64;
     bmtotal += BM_(bm_round64)(4 * bmcap) + BM_(bm_round64)(sizeof(real) * bmcap) + BM_(bm_round64)(4 * bmslots)
              + BM_(bm_round64)(8 * bmslots) + BM_(bm_round64)(sizeof(real) * bmc->T * bmN)
              + BM_(bm_round64)(sizeof(real) * (bmc->T * bmc->NI + 1)) + BM_(bm_round64)(4 * (bmc->T * bmc->NI + 1))
-             + BM_(bm_round64)(8 * (bmc->NI + 2));
+             + BM_(bm_round64)(8 * (bmc->NI + 2)) + BM_(bm_round64)(8 * (bmc->NI * bmwords + 1))
+             + BM_(bm_round64)(4 * (bmc->T + 1)) + BM_(bm_round64)(4 * (bmc->G + 1))
+             + BM_(bm_round64)(sizeof(real) * (bmc->T + 1));
     /* the thread's block is kept between calls (fresh pages would fault, and the threads' faults serialise on
        the address space's lock); bm_release frees it */
     if (BM_(bm_block_size) < bmtotal + 64) {
@@ -225,6 +229,16 @@ static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, in
     bmw->evt = (int32_t *)bmp;
     bmp += BM_(bm_round64)(4 * (bmc->T * bmc->NI + 1));
     bmw->evs = (int64_t *)bmp;
+    bmp += BM_(bm_round64)(8 * (bmc->NI + 2));
+    bmw->tmask = (uint64_t *)bmp;
+    bmp += BM_(bm_round64)(8 * (bmc->NI * bmwords + 1));
+    bmw->tl32 = (int32_t *)bmp;
+    bmp += BM_(bm_round64)(4 * (bmc->T + 1));
+    bmw->unit = (int32_t *)bmp;
+    bmp += BM_(bm_round64)(4 * (bmc->G + 1));
+    bmw->ones = (real *)bmp;
+    for (int64_t bm_t = 0; bm_t < bmc->T; bm_t++)
+        bmw->ones[bm_t] = 1;
     bmw->cur = 0;
     bmw->bad = 0;
     memset(bmw->zero, 0, sizeof(real) * bmN);  /* the arrays read as zeros */
@@ -260,6 +274,8 @@ static int64_t BM_(bm_tape)(const struct BM_(ctx) *bmc, const struct BM_(work) *
 static void BM_(bm_prescan)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bmb0, int64_t bmg1)
 {
     int64_t bmoff = 0;
+    for (int64_t bmg = 0; bmg < bmg1; bmg++)
+        bmw->unit[bmg] = 1;
     for (int64_t bm_t = 0; bm_t < bmc->T; bm_t++)
         for (int64_t bmg = 0; bmg < bmg1; bmg++) {
             const int64_t bmslot = bmg * bmc->T + bm_t;
@@ -267,11 +283,15 @@ static void BM_(bm_prescan)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, i
             const int64_t bmna = bmc->x_u8
                 ? BM_(bm_active_u8)((const uint8_t *)bmc->x + bmrow, bmc->NI, bmw->ai + bmoff, bmw->av + bmoff)
                 : BM_(bm_active)((const real *)bmc->x + bmrow, bmc->NI, bmw->ai + bmoff, bmw->av + bmoff);
-            int bmbad = 0;  /* NaN and inf are not 0, so every one of them is in the list: checked for free */
-            for (int64_t bma = 0; bma < bmna; bma++)
+            int bmbad = 0, bmnot1 = 0;  /* NaN and inf are not 0, so every one of them is in the list */
+            for (int64_t bma = 0; bma < bmna; bma++) {
                 bmbad |= !(bmw->av[bmoff + bma] - bmw->av[bmoff + bma] == 0);
+                bmnot1 |= bmw->av[bmoff + bma] != 1;
+            }
             if (bmbad)
                 bmw->bad = 1;
+            if (bmnot1)
+                bmw->unit[bmg] = 0;
             bmw->aoff[bmslot] = bmoff;
             bmw->an[bmslot] = (int32_t)bmna;
             bmoff += bmna;
@@ -414,6 +434,7 @@ int BM_(bm_run)(void **bmptr, const int64_t *bmint, const double *bmdbl)
 #undef bm_sq
 #undef bm_exprel
 #undef BM_VECTOR_LANES
+#undef BM_COMPRESS
 #undef BM_
 #undef real
 """
