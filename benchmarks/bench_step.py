@@ -1,20 +1,25 @@
-"""Time one training step (forward + backward + clipping + Adam) at the paper's settings.
+"""Time one training step (forward + backward + clipping + Adam) at the paper's settings, on both engines.
 
 Prints markdown tables of medians over repeated runs:
-1. MNIST (N=100, P=3, B=256, T=50, 784 inputs) and context (N=100, P=3, B=100, T=500)
-   (the step and the matrix products are timed in turn within each repeat, and
-   "step / GEMMs" is the median of the per-repeat ratios)
-   against the authors' PyTorch implementation on these 2-core machines (0.20 s and 0.34 s
-   per step, from SPEC/issue 2) and, for MNIST, against the two input-projection matrix
-   products the step cannot avoid (W_in·x forward and the W_in gradient).
-2. Step time against N (100 -> 10,000) at P = 10.
+1. MNIST (N=100, P=3, B=256, T=50, 784 inputs) and context (N=100, P=3, B=100, T=500): the
+   numpy engine, the compiled engine and the two dense input-projection matrix products
+   (W_in·x forward and the W_in gradient, what a dense implementation cannot avoid) timed in
+   turn within each repeat; against the authors' PyTorch implementation on these 2-core
+   machines (0.20 s and 0.34 s per step, SPEC/issue 2); peak memory of one step (numpy
+   arrays, tracemalloc) on each engine.
+2. Step time against N (100 -> 10,000) at P = 10 on the compiled engine (and numpy up to
+   ``--max-N-numpy``).
 
-    .venv/bin/python benchmarks/bench_step.py [--repeats 7]
+    OPENBLAS_THREAD_TIMEOUT=4 .venv/bin/python benchmarks/bench_step.py [--repeats 9]
+
+(``OPENBLAS_THREAD_TIMEOUT`` keeps OpenBLAS's spinning threads, woken by the numpy engine's
+products, from taking the cores of the compiled loop timed next; see docs/compiled_engine.md.)
 """
 
 import argparse
 import itertools
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -45,13 +50,22 @@ def interleaved_medians(fns, repeats):
             t0 = time.perf_counter()
             fn()
             acc.append(time.perf_counter() - t0)
-    times = np.array(times)
-    return np.median(times, axis=1), float(np.median(times[0] / times[1]))
+    return np.median(np.array(times), axis=1)
 
 
-def training_step(net, x, targets, loss, optimizer):
+def peak_memory(fn):
+    """Peak of the memory numpy allocates during one call (MiB; tracemalloc traces numpy's arrays)."""
+    fn()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2 ** 20
+
+
+def training_step(net, x, targets, loss, optimizer, engine):
     def step():
-        result = loss_and_grads(net, x, targets, loss=loss)
+        result = loss_and_grads(net, x, targets, loss=loss, engine=engine)
         clip_by_global_norm(result.grads, 20.0)
         optimizer.step(net.params, result.grads)
     return step
@@ -74,13 +88,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--max-N", type=int, default=10000)
+    parser.add_argument("--max-N-numpy", type=int, default=1000)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
 
     print(f"Medians of {args.repeats} runs, float32, numpy {np.__version__}\n")
-    print("| task | discretization | setting | step (s) | PyTorch reference (s) | speed-up | input GEMMs (s) "
-          "| step / GEMMs |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| task | discretization | setting | numpy engine (ms) | compiled (ms) | numpy / compiled "
+          "| PyTorch reference / compiled | input GEMMs (ms) | peak memory, numpy / compiled (MiB) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for (name, case), form in itertools.product((("mnist", mnist_case), ("context", context_case)),
                                                 ("published", "brian2")):
         net, x, targets, loss = case(rng)
@@ -89,16 +104,19 @@ def main():
         W_in = net.W_in.astype(np.float32)
         x2 = x.reshape(T * B, N_in)
         g = rng.normal(size=(T * B, net.N)).astype(np.float32)
-        (step, gemms), ratio = interleaved_medians(
-            [training_step(net, x, targets, loss, Adam()), lambda: (x2 @ W_in.T, g.T @ x2)], args.repeats)
+        steps = [training_step(net.copy(), x, targets, loss, Adam(), engine) for engine in ("numpy", "compiled")]
+        numpy_s, compiled_s, gemms = interleaved_medians(steps + [lambda: (x2 @ W_in.T, g.T @ x2)], args.repeats)
+        memory = [peak_memory(step) for step in steps]
         ref = PYTORCH_REFERENCE[name]
         setting = f"N={net.N} P={net.P} B={B} T={T} N_in={N_in}"
-        print(f"| {name} | {form} | {setting} | {step:.4f} | {ref:.2f} | {ref / step:.1f}x | {gemms:.4f} "
-              f"| {ratio:.2f} |", flush=True)
+        print(f"| {name} | {form} | {setting} | {1e3 * numpy_s:.1f} | {1e3 * compiled_s:.1f} | "
+              f"{numpy_s / compiled_s:.1f}x | {ref / compiled_s:.0f}x | {1e3 * gemms:.1f} | "
+              f"{memory[0]:.0f} / {memory[1]:.0f} |", flush=True)
 
     print("\nStep time against N (P=10, B=16, T=100, 100 inputs, per-step readout, MSE)\n")
-    print("| N | step (s) | time / N (µs) | ratio to previous | N ratio |")
-    print("|---|---|---|---|---|")
+    print("| N | compiled step (ms) | per neuron (µs) | ratio to previous | N ratio | numpy step (ms) "
+          "| peak memory, compiled (MiB) |")
+    print("|---|---|---|---|---|---|---|")
     previous = None
     for N in (100, 300, 1000, 3000, 10000):
         if N > args.max_N:
@@ -106,10 +124,15 @@ def main():
         net = ModeNetwork(N=N, P=10, N_in=100, N_out=2, readout="per_step", seed=0)
         x = (rng.random((100, 16, 100)) < 0.2).astype(np.float32)
         targets = rng.normal(size=(100, 16, 2)).astype(np.float32)
-        step = median_time(training_step(net, x, targets, "mse", Adam()), max(3, args.repeats // 2))
+        compiled = training_step(net.copy(), x, targets, "mse", Adam(), "compiled")
+        step = median_time(compiled, max(3, args.repeats // 2))
+        numpy_ms = ""
+        if N <= args.max_N_numpy:
+            numpy_ms = f"{1e3 * median_time(training_step(net.copy(), x, targets, 'mse', Adam(), 'numpy'), 3):.1f}"
         ratio = "" if previous is None else f"{step / previous[1]:.2f}"
         nratio = "" if previous is None else f"{N / previous[0]:.1f}"
-        print(f"| {N} | {step:.4f} | {1e6 * step / N:.1f} | {ratio} | {nratio} |", flush=True)
+        print(f"| {N} | {1e3 * step:.1f} | {1e6 * step / N:.2f} | {ratio} | {nratio} | {numpy_ms} | "
+              f"{peak_memory(compiled):.0f} |", flush=True)
         previous = (N, step)
 
 
