@@ -48,7 +48,7 @@ def _format_metrics(metrics):
     return ", ".join(parts)
 
 
-_RUN_NAME_PREFIX = {"batches": "batches", "batch_size": "bs", "lr": "lr", "clip": "clip", "rate_reg": "rate",
+_RUN_NAME_PREFIX = {"per_neuron": "per_", "trainable": "train_", "spread": "spread_", "batches": "batches", "batch_size": "bs", "lr": "lr", "clip": "clip", "rate_reg": "rate",
                     "steps": "T", "switch_prob": "switch", "v_th": "vth"}
 
 
@@ -61,6 +61,9 @@ def default_run_folder(args):
     >>> args = build_parser().parse_args(["train", "digits", "--neuron", "tanh", "--lr", "0.01"])
     >>> default_run_folder(args)
     'runs/digits-N100-P3-seed0-tanh-lr0.01'
+    >>> args = build_parser().parse_args(["train", "context", "--trainable", "tau_m", "--spread", "tau_m=0.2"])
+    >>> default_run_folder(args)
+    'runs/context-N100-P3-seed0-train_tau_m-spread_tau_m0.2'
     """
     parts = [args.task, f"N{args.N}", f"P{args.P}", f"seed{args.seed}"]
     for name in args.train_defaults:
@@ -69,12 +72,69 @@ def default_run_folder(args):
             continue
         if isinstance(value, str):
             parts.append(value)
+        elif name in ("per_neuron", "trainable"):  # parameter names
+            parts.append(_RUN_NAME_PREFIX[name] + "+".join(value))
+        elif name == "spread":  # (name, fraction) pairs
+            parts.append(_RUN_NAME_PREFIX[name] + "+".join(f"{n}{f:g}" for n, f in value))
         elif name in _RUN_NAME_PREFIX:
             text = "-".join(f"{v:g}" for v in value) if isinstance(value, list) else f"{value:g}"
             parts.append(f"{_RUN_NAME_PREFIX[name]}{text}")
         else:  # a time constant, in ms
             parts.append(f"{name}{value * 1e3:g}ms")
     return "runs/" + "-".join(parts)
+
+
+def with_neuron_parameters(model, N, per_neuron=(), trainable=(), spread=None, seed=None):
+    """``model`` with some parameters per neuron, trained, or spread around their value (``train`` options).
+
+    Parameters
+    ----------
+    model : NeuronModel
+    N : int
+        Number of neurons.
+    per_neuron, trainable : iterable of str
+        Parameters that get one value per neuron; parameters that are trained.
+    spread : dict, optional
+        Parameter name to the spread of :func:`~brianmodes.neurons.parameters.heterogeneous`
+        (implies per neuron), drawn with ``seed`` and the parameter's name.
+    seed : int, optional
+
+    Returns
+    -------
+    NeuronModel
+        ``model`` itself when nothing changes.
+
+    Examples
+    --------
+    >>> from brianmodes.neurons import lif
+    >>> model = with_neuron_parameters(lif("single"), 4, trainable=("tau_m",), spread={"tau_m": 0.2}, seed=0)
+    >>> p = model.parameters["tau_m"]
+    >>> p.per_neuron, p.trainable, p.bound, p.value.shape
+    (True, True, 'positive', (4,))
+    """
+    import zlib
+    from dataclasses import replace
+
+    from ..neurons.parameters import heterogeneous
+
+    spread = dict(spread or {})
+    names = [*dict.fromkeys([*per_neuron, *trainable, *spread])]
+    unknown = [name for name in names if name not in model.parameters]
+    if unknown:
+        raise BrianModesError(f"the neuron model {model.name!r} has no parameter {unknown[0]!r}; its parameters "
+                              f"are {', '.join(model.parameters)}")
+    changes = {}
+    for name in names:
+        p = model.parameters[name]
+        value = p.value
+        if name in spread:
+            if np.ndim(value) != 0:
+                raise BrianModesError(f"parameter {name!r} already holds one value per neuron; it cannot be spread")
+            rng = np.random.default_rng([zlib.crc32(name.encode()), 0 if seed is None else int(seed)])
+            value = heterogeneous(value, N, spread[name], seed=rng)
+        changes[name] = replace(p, value=value, per_neuron=bool(p.per_neuron or name in per_neuron or name in spread),
+                                trainable=p.trainable or name in trainable)
+    return model.with_parameters(**changes) if changes else model
 
 
 def cmd_train(args):
@@ -90,6 +150,11 @@ def cmd_train(args):
     if args.filter:
         net_kwargs["filter"] = args.filter
     net = task.make_network(N=args.N, P=args.P, seed=args.seed, **net_kwargs)
+    model = with_neuron_parameters(net.model, net.N, per_neuron=args.per_neuron or (),
+                                   trainable=args.trainable or (), spread=dict(args.spread or ()), seed=args.seed)
+    if model is not net.model:  # the built-in as a NeuronModel: same weights, its own parameters
+        net = task.make_network(N=args.N, P=args.P, seed=args.seed, parametrization=args.parametrization,
+                                neuron=model, dt=net.dt)
     out = check_output_folder(args.out or default_run_folder(args))
     trainer = Trainer(n_batches=args.batches or type(task).default_batches, batch_size=args.batch_size,
                       lr=args.lr, clip_norm=args.clip, surrogate=args.surrogate, loss=args.loss,

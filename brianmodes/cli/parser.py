@@ -59,7 +59,8 @@ def _positive_float(text):
 
 
 #: Settings of ``train`` that tell runs apart, in the order they appear in default folder names.
-RUN_NAME_SETTINGS = ("parametrization", "neuron", "filter", "discretization", "refractory_timing", "loss",
+RUN_NAME_SETTINGS = ("parametrization", "neuron", "filter", "discretization", "refractory_timing",
+                     "per_neuron", "trainable", "spread", "loss",
                      "surrogate", "dtype",
                      "batches", "batch_size", "lr", "clip", "rate_reg", "steps", "switch_prob",
                      "dt", "tau_s", "tau_m", "tau_d", "tau_r", "t_ref", "v_th")
@@ -72,6 +73,47 @@ def _add_constants(parser):
                             ("tau_r", "filter rise"), ("t_ref", "refractory period")):
         group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_time_arg, help=help_text)
     group.add_argument("--v-th", dest="v_th", type=float, help="threshold (reset is 0)")
+
+
+_PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _spread_arg(text):
+    """``NAME=FRACTION`` of ``--spread``: a parameter name and a spread >= 0."""
+    name, sep, fraction = text.partition("=")
+    try:
+        value = float(fraction)
+    except ValueError:
+        value = None
+    if not sep or not _PARAMETER_NAME.fullmatch(name) or value is None or not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected NAME=FRACTION such as tau_m=0.2 (a parameter of the neuron "
+                                         f"model and a number >= 0), got {text!r}")
+    return (name, value)
+
+
+def _parameter_name(text):
+    if not _PARAMETER_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected the name of a neuron-model parameter such as tau_m, got {text!r}")
+    return text
+
+
+def _add_neuron_parameters(parser):
+    group = parser.add_argument_group(
+        "neuron parameters per neuron and trained (see docs/models.md)",
+        "Parameters of the neuron model (tau_m, tau_s, tau_d, tau_r, v_th; adaptive_lif also tau_a, beta) "
+        "can hold one value per neuron and be trained beside the weights; time constants are trained as "
+        "log_<name>, so they stay positive. The model file records the model and the trained values. "
+        "Example: --trainable tau_m --spread tau_m=0.2 trains one membrane time constant per neuron, "
+        "starting from values scattered around --tau-m.")
+    group.add_argument("--per-neuron", nargs="+", type=_parameter_name, metavar="NAME",
+                       help="give these parameters one value per neuron (the spiking built-ins give v_th one already)")
+    group.add_argument("--trainable", nargs="+", type=_parameter_name, metavar="NAME",
+                       help="train these parameters (per neuron with --per-neuron or --spread, else one "
+                            "shared value)")
+    group.add_argument("--spread", nargs="+", type=_spread_arg, metavar="NAME=FRACTION",
+                       help="start NAME heterogeneous: each neuron's value is drawn log-normally around the "
+                            "model's value (median), the log's standard deviation FRACTION (0.2: about +-20 %%), "
+                            "seeded by --seed; implies --per-neuron NAME")
 
 
 def build_parser():
@@ -131,6 +173,7 @@ def build_parser():
                                      "setting that differs from its default, e.g. runs/digits-N100-P3-seed0-tanh)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_constants(train)
+    _add_neuron_parameters(train)
     train.set_defaults(train_defaults={name: train.get_default(name) for name in RUN_NAME_SETTINGS})
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its task's held-out trials")

@@ -159,3 +159,53 @@ BOUND_PARAMETRIZATIONS = {
     "positive": BoundParametrization("log_", np.exp, np.log, np.exp),
     "nonnegative": BoundParametrization("sqrt_", np.square, np.sqrt, lambda u: 2.0 * np.asarray(u, np.float64)),
 }
+
+
+def heterogeneous(value, N, spread, seed=None):
+    """``N`` values scattered around ``value``, one per neuron: a seeded log-normal spread.
+
+    Each neuron gets ``value * exp(spread * z)`` with ``z`` drawn from a
+    standard normal distribution: ``value`` is the median, the logarithm of
+    the values has standard deviation ``spread`` (0.2: most values within
+    about ±20 %), and every value has the sign of ``value`` (a positive time
+    constant stays positive). Pass the result as a parameter's value, e.g.
+    ``lif(tau_m=heterogeneous("20 ms", N, 0.2, seed=0), per_neuron=("v_th",
+    "tau_m"), trainable=("tau_m",))``.
+
+    Parameters
+    ----------
+    value : float, Brian2 quantity or time string
+        The median, in SI once converted (``"20 ms"`` is 0.02).
+    N : int
+        Number of neurons.
+    spread : float
+        Standard deviation of the logarithm (>= 0; 0 gives ``N`` equal values).
+    seed : int, sequence of int or numpy Generator, optional
+        What :func:`numpy.random.default_rng` takes: the same seed gives the
+        same values.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(N,)``, float64, SI.
+
+    Examples
+    --------
+    >>> tau = heterogeneous("20 ms", 5, 0.2, seed=0)
+    >>> tau.shape, bool((tau > 0).all()), float(heterogeneous(0.02, 3, 0.0)[0])
+    ((5,), True, 0.02)
+    >>> bool((heterogeneous(0.02, 5, 0.2, seed=0) == tau).all())
+    True
+    """
+    import math
+
+    si, _ = _to_si(value, "value")
+    if np.ndim(si) != 0:
+        raise BrianModesError(f"heterogeneous: value must be one number (the median), got {value!r}")
+    if isinstance(N, bool) or not isinstance(N, numbers.Integral) or N < 1:
+        raise BrianModesError(f"heterogeneous: N must be a positive integer, got {N!r}")
+    if isinstance(spread, bool) or not isinstance(spread, numbers.Real) or not (math.isfinite(spread)
+                                                                                 and spread >= 0):
+        raise BrianModesError(f"heterogeneous: spread must be a finite number >= 0, got {spread!r}")
+    z = np.random.default_rng(seed).standard_normal(int(N))
+    return float(si) * np.exp(float(spread) * z)
