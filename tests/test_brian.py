@@ -197,20 +197,26 @@ def test_neuron_models_parity(name, recurrence):
 
 
 @pytest.mark.compiled
+@pytest.mark.parametrize("recurrence", ["modes", "dense"])
 @pytest.mark.parametrize("device", ["cython", "cpp_standalone"])
-def test_adaptive_lif_with_trained_time_constants_parity_compiled(device):
+@pytest.mark.parametrize("name", ["adaptive-trained-tau-m", "user"])
+def test_neuron_models_parity_compiled(name, device, recurrence):
+    """Adaptive LIF with trained per-neuron time constants, and a user's neuron (trainable per-neuron tau_m
+    and v_reset, a saturating drive, Brian2's hold): 0 spike mismatches on Cython and C++ standalone."""
     from brianmodes.brian import StandaloneRunner
     from brianmodes.neurons import adaptive_lif
+    from test_neuron_model import USER_MODEL
 
-    model = adaptive_lif("double", beta=0.3, tau_a=0.1, per_neuron=("v_th", "tau_m"), trainable=("tau_m",))
+    model = USER_MODEL if name == "user" else adaptive_lif("double", beta=0.3, tau_a=0.1,
+                                                           per_neuron=("v_th", "tau_m"), trainable=("tau_m",))
     rng = np.random.default_rng(13)
     net = _strong(ModeNetwork(N=30, P=2, N_in=4, N_out=1, readout="per_step", seed=13, neuron=model))
     net.params["log_tau_m"] += rng.uniform(-0.4, 0.4, net.N)
     x = rng.normal(size=(150, N_TRIALS, 4)) + 0.5
     if device == "cython":
-        result = BrianCircuit(net, n_trials=N_TRIALS, record=("v",)).run(x, target="cython")
+        result = BrianCircuit(net, n_trials=N_TRIALS, record=("v",), recurrence=recurrence).run(x, target="cython")
     else:
-        with StandaloneRunner(net, n_trials=N_TRIALS, n_steps=150, record=("v",)) as runner:
+        with StandaloneRunner(net, n_trials=N_TRIALS, n_steps=150, record=("v",), recurrence=recurrence) as runner:
             result = runner.run(x)
     _assert_parity(net, x, result)
 
