@@ -5,10 +5,17 @@ whose ``model.npz`` exists is reused, an interrupted one resumed), with the task
 (MNIST: 3000 batches of 256, evaluated on the 10,000 test images; context: 1500 batches of 100,
 evaluated on 500 held-out trials). Rows are trained seed by seed (every row's seed 0 first), so an
 interrupted run leaves whole seeds. The table is printed and written to ``--table`` (markdown) with
-the per-seed numbers in a JSON file beside it.
+the per-seed numbers in a JSON file beside it. The rows marked "first seed only" (the MNIST rows of
+other neuron models) are trained for the first seed unless ``--all-seeds``.
 
-    .venv/bin/python benchmarks/reproduce_seeds.py --data-dir ../shared/data/mnist \\
-        --seeds 0 1 2 --out runs/reproduce-seeds --table docs/reproduction/seeds.md
+On 2 cores, two shards side by side (each with one compiled-engine thread) use the machine
+better than one process: ``--shard 0/2`` and ``--shard 1/2``, then ``--table-only`` gathers::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/reproduce_seeds.py --shard 0/2 &
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/reproduce_seeds.py --shard 1/2
+    .venv/bin/python benchmarks/reproduce_seeds.py --table-only --table docs/reproduction/seeds.md
+
+(all with ``--data-dir ../shared/data/mnist --seeds 0 1 2 --out runs/reproduce-seeds``).
 """
 
 import argparse
@@ -23,11 +30,11 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 PUBLISHED_MNIST = {1: 96.2, 3: 96.0, 10: 95.3, 30: 94.9}   # SPEC §2.1, N = 100, % test accuracy
 PUBLISHED_CONTEXT = "MSE 0.02-0.03, decisions 99-100 %"     # SPEC §2.2, N = 30-200, P >= 1
 
-#: (row name, task, extra `brianmodes train` arguments)
-ROWS = [(f"LIF, P = {P}", "mnist", ["--P", str(P)]) for P in (1, 3, 10, 30)] + \
-       [(f"LIF, P = {P}", "context", ["--P", str(P)]) for P in (1, 3, 10)] + [
-    ("adaptive LIF, P = 3", "mnist", ["--neuron", "adaptive_lif"]),
-    ("adaptive LIF, P = 3", "context", ["--neuron", "adaptive_lif"]),
+#: (row name, task, extra `brianmodes train` arguments, every seed?)
+ROWS = [(f"LIF, P = {P}", "mnist", ["--P", str(P)], True) for P in (1, 3, 10, 30)] + \
+       [(f"LIF, P = {P}", "context", ["--P", str(P)], True) for P in (1, 3, 10)] + [
+    ("adaptive LIF, P = 3", "mnist", ["--neuron", "adaptive_lif"], False),
+    ("adaptive LIF, P = 3", "context", ["--neuron", "adaptive_lif"], True),
 ]
 HETEROGENEOUS_TAU = ["--per-neuron", "tau_m", "--trainable", "tau_m", "--tau-spread", "0.2"]
 
@@ -67,7 +74,7 @@ def table(results, seeds_asked):
     """Markdown tables of the rows trained so far."""
     lines = ["| MNIST, N = 100 | test accuracy (%) | published (%) | rate (Hz) | seeds | train time per seed |",
              "|---|---|---|---|---|---|"]
-    for name, task, extra in ROWS_IN_USE:
+    for name, task, extra, _ in ROWS_IN_USE:
         runs = results.get(f"{task}|{name}", [])
         if task != "mnist" or not runs:
             continue
@@ -78,7 +85,7 @@ def table(results, seeds_asked):
                      f"{statistics.median(r['train_seconds'] for r in runs):.0f} s |")
     lines += ["", "| context, N = 100 | MSE | decisions (%) | rate (Hz) | seeds | train time per seed |",
               "|---|---|---|---|---|---|"]
-    for name, task, extra in ROWS_IN_USE:
+    for name, task, extra, _ in ROWS_IN_USE:
         runs = results.get(f"{task}|{name}", [])
         if task != "context" or not runs:
             continue
@@ -94,6 +101,19 @@ def table(results, seeds_asked):
 ROWS_IN_USE = list(ROWS)
 
 
+def finished(out, seeds):
+    """The metrics of every row's finished runs, by row, in seed order."""
+    results = {}
+    for seed in seeds:
+        for name, task, extra, _ in ROWS_IN_USE:
+            path = _folder(out, task, extra, seed) / "metrics.json"
+            if path.exists() and (path.parent / "model.npz").exists():
+                metrics = json.loads(path.read_text())
+                metrics["command"] = "brianmodes train " + " ".join([task, "--seed", str(seed), *extra])
+                results.setdefault(f"{task}|{name}", []).append({**metrics, "seed": seed})
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
@@ -104,20 +124,23 @@ def main():
     parser.add_argument("--tasks", nargs="+", default=["mnist", "context"])
     parser.add_argument("--heterogeneous-tau", action="store_true",
                         help="add the rows with heterogeneous trainable per-neuron tau_m")
+    parser.add_argument("--all-seeds", action="store_true", help="every seed for the rows of other models too")
+    parser.add_argument("--shard", default="0/1", help="I/N: train every N-th run, starting with the I-th")
+    parser.add_argument("--table-only", action="store_true", help="gather the finished runs; train nothing")
     args = parser.parse_args()
     if args.heterogeneous_tau:
-        ROWS_IN_USE.extend([("heterogeneous trainable tau_m, P = 3", task, HETEROGENEOUS_TAU)
+        ROWS_IN_USE.extend([("heterogeneous trainable tau_m, P = 3", task, HETEROGENEOUS_TAU, task == "context")
                             for task in ("mnist", "context")])
-    rows = [row for row in ROWS_IN_USE if row[1] in args.tasks]
-    results, t0 = {}, time.perf_counter()
-    for seed in args.seeds:
-        for name, task, extra in rows:
-            metrics = train(task, extra, seed, args.out, args.data_dir, args.engine)
-            results.setdefault(f"{task}|{name}", []).append({**metrics, "seed": seed})
-            text = table(results, args.seeds)
-            if args.table:
-                Path(args.table).write_text(text + "\n")
-                Path(args.table).with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    index, count = (int(v) for v in args.shard.split("/"))
+    runs = [(seed, task, extra) for seed in args.seeds for name, task, extra, every in ROWS_IN_USE
+            if task in args.tasks and (every or args.all_seeds or seed == args.seeds[0])]
+    t0 = time.perf_counter()
+    for seed, task, extra in ([] if args.table_only else runs[index::count]):
+        train(task, extra, seed, args.out, args.data_dir, args.engine)
+    text = table(finished(args.out, args.seeds), args.seeds)
+    if args.table:
+        Path(args.table).write_text(text + "\n")
+        Path(args.table).with_suffix(".json").write_text(json.dumps(finished(args.out, args.seeds), indent=2) + "\n")
     print(text)
     print(f"\nwall time {time.perf_counter() - t0:.0f} s")
 
