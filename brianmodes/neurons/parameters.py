@@ -186,20 +186,25 @@ def heterogeneous(value, N, spread, seed=None):
 
     Returns
     -------
-    numpy.ndarray
-        Shape ``(N,)``, float64, SI.
+    numpy.ndarray or Brian2 Quantity
+        Shape ``(N,)``, float64. A value with a unit (a time string such as
+        ``"20 ms"`` or a Brian2 quantity) gives a Brian2 quantity, so that a
+        :class:`Parameter` made from it keeps its unit for Brian2 (a plain
+        array is dimensionless unless the Parameter is given ``dim="s"``);
+        a plain number gives a plain array of the same numbers.
 
     Examples
     --------
     >>> tau = heterogeneous("20 ms", 5, 0.2, seed=0)
-    >>> tau.shape, bool((tau > 0).all()), float(heterogeneous(0.02, 3, 0.0)[0])
-    ((5,), True, 0.02)
-    >>> bool((heterogeneous(0.02, 5, 0.2, seed=0) == tau).all())
-    True
+    >>> tau.shape, bool((tau > 0).all()), Parameter(tau).dim
+    ((5,), True, 's')
+    >>> plain = heterogeneous(0.02, 5, 0.2, seed=0)
+    >>> bool((plain == np.asarray(tau)).all()), float(heterogeneous(0.02, 3, 0.0)[0])
+    (True, 0.02)
     """
     import math
 
-    si, _ = _to_si(value, "value")
+    si, dim = _to_si(value, "value")
     if np.ndim(si) != 0:
         raise BrianModesError(f"heterogeneous: value must be one number (the median), got {value!r}")
     if isinstance(N, bool) or not isinstance(N, numbers.Integral) or N < 1:
@@ -208,4 +213,9 @@ def heterogeneous(value, N, spread, seed=None):
                                                                                  and spread >= 0):
         raise BrianModesError(f"heterogeneous: spread must be a finite number >= 0, got {spread!r}")
     z = np.random.default_rng(seed).standard_normal(int(N))
-    return float(si) * np.exp(float(spread) * z)
+    values = float(si) * np.exp(float(spread) * z)
+    if dim is None:
+        return values
+    from brian2 import Quantity, get_dimensions, second
+
+    return Quantity(values, dim=(second.dim if dim == "s" else get_dimensions(value)))
