@@ -223,7 +223,8 @@ class CompiledEngine:
             slots = pool.pop()  # atomic under the GIL: a second caller of this engine gets its own rows
         except IndexError:
             slots = (aligned_empty((S, max(L64, 1)), np.float64), aligned_empty((S, max(Lr, 1)), dims["dtype"]))
-        return key, slots, np.empty(max(L64, 1)), np.empty(max(Lr, 1))
+        Nt, NI = dims["N"], dims["NI"]
+        return key, slots, np.empty(max(L64, 1)), np.empty(max(Nt * NI + Lr - NI * dims["Np"], 1))
 
     def _call(self, a, dims, *, do_fwd, do_bwd, tape_mode, seed=SEED_GIVEN, surrogate=None, record=False):
         threads = self._threads(dims["B"])
@@ -385,21 +386,24 @@ class CompiledEngine:
 
     def _gradients(self, a, dims, values, scale=1.0):
         N, Np, P, K, NI = dims["N"], dims["Np"], dims["P"], dims["K"], dims["NI"]
-        g64, gr = a["g64"], a["gr"]  # the loop's sums over the slots, in slot order (float64)
+        # the loop's sums over the slots, in slot order (float64, fresh arrays of this call): the small
+        # gradients as (rows, Np); dL/dW_in already as (N, NI), then a dense W's (Np, Np) rows
+        g64, gr = a["g64"], a["gr"]
         if scale != 1.0:
-            g64, gr = g64 * scale, gr * scale
+            g64 *= scale
+            gr *= scale
 
         def rows(buf, start, n):
             return buf[start:start + n * Np].reshape(n, Np)[:, :N]
 
-        grads = {"W_out": rows(g64, 0, K).copy(), "W_in": np.ascontiguousarray(rows(gr, 0, NI).T)}
+        grads = {"W_out": rows(g64, 0, K).copy(), "W_in": gr[:N * NI].reshape(N, NI)}
         o = K * Np
         if dims["modes"]:
             grads["xi_in"] = np.ascontiguousarray(rows(g64, o, P).T)
             grads["xi_out"] = np.ascontiguousarray(rows(g64, o + P * Np, P).T)
             grads["lam"] = g64[o + 2 * P * Np:o + 2 * P * Np + P].copy()
         else:
-            grads["W"] = rows(gr, NI * Np, Np)[:N].copy()
+            grads["W"] = rows(gr, N * NI, Np)[:N].copy()
         o += 2 * P * Np + P
         acc = [rows(g64, o + j * Np, 1)[0] for j in range(len(self.layout.trainable))]
         grads.update(_parameter_gradients(self.numpy, acc, values, 1, N))

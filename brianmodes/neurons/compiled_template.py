@@ -408,14 +408,31 @@ int BM_(bm_run)(void **bmptr, const int64_t *bmint, const double *bmdbl)
                     bmsum += bmc.g64[bms * bmc.L64 + bmi];
                 bmc.g64o[bmi] = bmsum;
             }
+            /* dL/dW_in as (Nt, NI), the transpose of the rows (NI, N) (written where numpy wants it) */
+#ifdef _OPENMP
+#pragma omp for schedule(static) nowait
+#endif
+            for (int64_t bmi = 0; bmi < bmc.NI; bmi++)
+                for (int64_t bmn0 = 0; bmn0 < bmc.Nt; bmn0 += 256) {  /* slot by slot, 256 neurons at a time */
+                    const int64_t bmn1 = bmc.Nt - bmn0 < 256 ? bmc.Nt - bmn0 : 256;
+                    const real *restrict bmg = bmc.gr + bmi * bmc.N + bmn0;
+                    double bmsum[256];
+                    for (int64_t bm_n = 0; bm_n < bmn1; bm_n++)
+                        bmsum[bm_n] = (double)bmg[bm_n];
+                    for (int64_t bms = 1; bms < bmc.S; bms++)
+                        for (int64_t bm_n = 0; bm_n < bmn1; bm_n++)
+                            bmsum[bm_n] += (double)bmg[bms * bmc.Lr + bm_n];
+                    for (int64_t bm_n = 0; bm_n < bmn1; bm_n++)
+                        bmc.gro[(bmn0 + bm_n) * bmc.NI + bmi] = bmsum[bm_n];
+                }
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-            for (int64_t bmi = 0; bmi < bmc.Lr; bmi++) {
-                double bmsum = (double)bmc.gr[bmi];
+            for (int64_t bmj = bmc.NI * bmc.N; bmj < bmc.Lr; bmj++) {  /* a dense W: (N, N) rows as they are */
+                double bmsum = (double)bmc.gr[bmj];
                 for (int64_t bms = 1; bms < bmc.S; bms++)
-                    bmsum += (double)bmc.gr[bms * bmc.Lr + bmi];
-                bmc.gro[bmi] = bmsum;
+                    bmsum += (double)bmc.gr[bms * bmc.Lr + bmj];
+                bmc.gro[bmc.Nt * bmc.NI + bmj - bmc.NI * bmc.N] = bmsum;
             }
         }
         if (bmmem && bmw.bad) {
