@@ -23,8 +23,8 @@ def _expected_mode():
     return int(np.argmax(mode_importance(load("context-N100-P3"))))
 
 
-def test_all_five_notebooks_exist():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
+def test_all_six_notebooks_exist():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
 
 
 @pytest.mark.slow
@@ -41,6 +41,10 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     assert not errors
     if path.stem == "04_circuit_experiment":  # the mode silenced is the most important one by tau
         assert f"-> silencing the neurons of mode {_expected_mode()}" in _printed(nb)
+    if path.stem == "06_your_own_neuron":  # the user's model: saved and loaded identical, Brian2 spike for spike
+        printed = _printed(nb)
+        assert "arrays identical: True | model identical: True" in printed
+        assert ", mismatches 0" in printed
 
 
 def test_notebooks_are_the_generators_output(tmp_path, monkeypatch):

@@ -245,6 +245,130 @@ _, fit_r, _ = psth(simulate(fitted, x, record=("r",)).r, cond)
 cca = cca_similarity(fit_r @ fitted.xi_out, true_r @ true.xi_out, n_components=min(fitted.P, 2))
 print("CCA of mode trajectories:", cca["correlations"].round(3))'''),
     ],
+    "06_your_own_neuron.ipynb": [
+        ("md", "# Your own neuron model: write it in Brian2 syntax, train it, run it in Brian2\n\n"
+               "A network's neurons are one `NeuronModel`: equations in Brian2's syntax with units, a threshold, "
+               "a reset, a refractory period and parameters. brianmodes derives from it the per-step update and "
+               "its adjoint (surrogate-gradient BPTT), so a neuron you write trains like the built-ins, its "
+               "parameters (time constants, one per neuron if you like) train beside the weights, and the "
+               "trained network runs in Brian2 spike for spike. `docs/models.md` is the reference."),
+        ("code", SETUP + '''
+ENGINE = "numpy" if QUICK else "auto"   # auto: the compiled engine (faster; compiles once per model structure)'''),
+        ("md", "## 1. Write the neuron\n\n"
+               "A LIF with *shunting adaptation*: each spike opens a conductance `g` that pulls the membrane "
+               "towards 0 and decays with `tau_g`. The network talks to the neuron through three names: input "
+               "spikes jump `I` (`input`), the recurrent drive W r of the previous step is `I_rec` (declared "
+               "`I_rec : 1`), and the recurrence and the readout read the filtered spikes `r` (`activity`). "
+               "`tau_m` gets one value per neuron, scattered around 20 ms (a seeded log-normal spread), and is "
+               "trained; `beta` (the conductance jump) is one shared trained value, kept non-negative."),
+        ("code", '''from brianmodes.neurons import NeuronModel, Parameter, derive, lif
+from brianmodes.neurons.parameters import heterogeneous
+from brianmodes.tasks import make_task
+
+task = make_task("digits")
+N = 100 if not QUICK else 40
+shunting = NeuronModel(
+    """
+    dv/dt = (I - v - g * v) / tau_m : 1 (unless refractory)
+    dg/dt = -g / tau_g : 1
+    dI/dt = -I / tau_s + I_rec / (2 * ms) : 1
+    dh/dt = -h / tau_r : 1
+    dr/dt = (h - r) / tau_d : 1
+    I_rec : 1
+    """,
+    threshold="v > 1", reset="v = 0\\ng += beta\\nh += 1", refractory="10 ms",
+    parameters={"tau_m": Parameter(heterogeneous("20 ms", N, 0.2, seed=0), trainable=True, bound="positive"),
+                "beta": Parameter(0.5, trainable=True, bound="nonnegative"),
+                "tau_g": "100 ms", "tau_s": "10 ms", "tau_r": "2 ms", "tau_d": "30 ms"},
+    name="lif-shunting")
+print(derive(shunting))   # one time step, derived by Brian2's state updater: what the engines run'''),
+        ("md", "## 2. Train it beside the built-ins\n\n"
+               "The same task and seed for four neurons: the built-in LIF, the built-in adaptive LIF "
+               "(`neuron=\"adaptive_lif\"`), the LIF with one trained `tau_m` per neuron, and yours."),
+        ("code", '''from brianmodes.train.trainer import Trainer
+
+heterogeneous_lif = lif(task.filter, tau_m=heterogeneous("20 ms", N, 0.2, seed=0), per_neuron=("v_th", "tau_m"),
+                        trainable=("tau_m",))
+neurons = {"built-in LIF": "lif", "adaptive LIF (built-in)": "adaptive_lif",
+           "LIF, trained tau_m per neuron": heterogeneous_lif, "your shunting LIF": shunting}
+nets, losses, accuracy = {}, {}, {}
+for label, neuron in neurons.items():
+    nets[label] = task.make_network(N=N, P=3, seed=0, neuron=neuron)
+    trainer = Trainer(n_batches=1000 if not QUICK else 40, batch_size=64 if not QUICK else 32, lr=3e-3,
+                      progress=not QUICK, engine=ENGINE).fit(nets[label], task)
+    losses[label] = [row["loss"] for row in trainer.history_]
+    accuracy[label] = round(100 * task.evaluate(nets[label], engine=ENGINE)["accuracy"], 1)
+fig, ax = plt.subplots()
+for label, loss in losses.items():
+    ax.plot(loss, label=f"{label}: {accuracy[label]} % held out")
+ax.set_xlabel("batch"); ax.set_ylabel("cross-entropy (training batch)"); ax.legend(frameon=False); plt.show()
+print(nets["your shunting LIF"])   # the trained arrays: the weights, log_tau_m (N,) and sqrt_beta ()'''),
+        ("md", "## 3. What training did to the time constants\n\n"
+               "A positive parameter is trained as the logarithm of its value (`log_tau_m`), a non-negative one "
+               "as a square root (`sqrt_beta`): Adam moves them freely and the values stay in bounds. "
+               "`net.neuron_values()` gives the values."),
+        ("code", '''fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
+for ax, label in zip(axes, ("LIF, trained tau_m per neuron", "your shunting LIF")):
+    start = 1e3 * np.asarray(neurons[label].parameters["tau_m"].value)
+    trained = 1e3 * nets[label].neuron_values()["tau_m"]
+    bins = np.linspace(min(start.min(), trained.min()), max(start.max(), trained.max()), 15)
+    ax.hist(start, bins, alpha=0.6, label="at the start"); ax.hist(trained, bins, alpha=0.6, label="trained")
+    ax.set_title(label); ax.set_xlabel("membrane time constant tau_m (ms)")
+axes[0].set_ylabel("neurons"); axes[0].legend(frameon=False); plt.show()
+print("beta: 0.5 at the start, trained", round(nets["your shunting LIF"].neuron_values()["beta"], 3))'''),
+        ("md", "## 4. Saved with the model\n\n"
+               "The model file holds the neuron model in its header (equations, threshold, reset, "
+               "refractoriness, every parameter with its unit and flags, the trained values), protected by a "
+               "checksum: `load` gives the same network back, and `brianmodes info`, `evaluate` and `simulate` "
+               "work on it like on any model file."),
+        ("code", '''from brianmodes import load, save
+from brianmodes.neurons.serialize import model_text
+
+net = nets["your shunting LIF"]
+back = load(save(net, "shunting.npz"))
+print(model_text(back.model))   # as `brianmodes info shunting.npz` shows it
+print("arrays identical:", all(np.array_equal(back.params[k], v) for k, v in net.params.items()),
+      "| model identical:", back.model.to_dict() == net.model.to_dict())'''),
+        ("md", "## 5. Run it in Brian2\n\n"
+               "`BrianCircuit` builds a `NeuronGroup` from the model's own equations (per-neuron and trained "
+               "values as group variables), mode units for the recurrence and a readout. It produces the numpy "
+               "engine's spikes exactly (in quick mode on Brian2's numpy target: no compiler needed)."),
+        ("code", '''from brianmodes import simulate
+from brianmodes.brian import BrianCircuit
+
+trials = 8
+batch = next(task.test_batches(batch_size=trials, n_trials=trials))
+circuit = BrianCircuit(net, n_trials=trials, input_kind=task.input_kind)
+print(circuit.equations)
+brian = circuit.run(batch.inputs, target="numpy" if QUICK else "cython")
+engine = simulate(net, batch.inputs, record=("s",), dtype=np.float64)
+print(f"spikes: Brian2 {int(brian.spikes.sum())}, numpy engine {int(engine.spikes.sum())}, "
+      f"mismatches {int((brian.spikes != engine.spikes).sum())}")
+fig, ax = plt.subplots(figsize=(8, 3.5))
+for spikes, style, label in ((engine.spikes, dict(marker="o", s=30, facecolors="none", edgecolors="C0"), "numpy engine"),
+                             (brian.spikes, dict(marker=".", s=8, color="k"), "Brian2")):
+    t, i = np.nonzero(spikes[:, 0, :])
+    ax.scatter(t * net.dt * 1e3, i, label=label, **style)
+ax.set_xlabel("time (ms)"); ax.set_ylabel("neuron"); ax.set_title("trial 0")
+ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0)); plt.tight_layout(); plt.show()'''),
+        ("md", "The held-out trials in Brian2 (`evaluate_brian2`: the same trials and input spikes as "
+               "`task.evaluate`):"),
+        ("code", '''from brianmodes.brian import evaluate_brian2
+
+n = 360 if not QUICK else 16
+in_brian2 = evaluate_brian2(net, task, device="numpy" if QUICK else "cpp_standalone", n_trials=n, batch_size=n)
+in_numpy = task.evaluate(net, n_trials=n, engine=ENGINE)
+print(f"accuracy on {n} held-out trials: Brian2 {100 * in_brian2['accuracy']:.1f} %, "
+      f"numpy engine {100 * in_numpy['accuracy']:.1f} %")'''),
+        ("md", "## On the command line\n\n"
+               "The built-ins train from the command line with the same options:\n\n"
+               "    brianmodes train digits --neuron adaptive_lif\n"
+               "    brianmodes train context --trainable tau_m --spread tau_m=0.2   # one trained tau_m per neuron\n\n"
+               "A model of your own is trained from Python as above; its file then works with "
+               "`brianmodes info`, `evaluate` (also `--backend brian2`) and `simulate`. Limits: one threshold "
+               "per model; discrete-time models (per-step statements) run in the numpy engines but not in "
+               "Brian2 (see `docs/models.md`)."),
+    ],
 }
 
 
