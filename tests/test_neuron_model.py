@@ -312,3 +312,20 @@ def test_a_model_is_built_and_run_in_a_thread_that_imports_brian2_first(tmp_path
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "(5, 2, 1) ['W_in', 'W_out', 'lam', 'xi_in', 'xi_out'] True"
+
+
+def test_a_parameter_replaced_by_plain_numbers_keeps_its_unit_and_runs_in_brian2():
+    """Times given as plain numbers are seconds everywhere in brianmodes, also when they replace a
+    parameter of a model (Brian2 would otherwise see a dimensionless time constant and refuse to run)."""
+    from brianmodes.brian import BrianCircuit
+
+    model = USER_MODEL.with_parameters(tau_m=np.linspace(0.012, 0.018, 12), v_reset=-0.1)
+    assert model.parameters["tau_m"].dim == "s" and model.parameters["tau_m"].per_neuron
+    assert model.parameters["v_reset"].dim is None
+    net = ModeNetwork(N=12, P=2, N_in=3, N_out=1, readout="per_step", seed=0, neuron=model)
+    net.params["W_in"] *= 4
+    x = np.random.default_rng(0).random((40, 2, 3)) * 1.5
+    result = BrianCircuit(net, n_trials=2, input_kind="current").run(x)
+    reference = simulate(net, x, dtype=np.float64, engine="numpy")
+    assert reference.spikes.sum() > 10
+    np.testing.assert_array_equal(result.spikes, reference.spikes)

@@ -262,7 +262,7 @@ ENGINE = "numpy" if QUICK else "auto"   # auto: the compiled engine (faster; com
                "`tau_m` gets one value per neuron, scattered around 20 ms (a seeded log-normal spread), and is "
                "trained; `beta` (the conductance jump) is one shared trained value, kept non-negative."),
         ("code", '''from brianmodes.neurons import NeuronModel, Parameter, derive, lif
-from brianmodes.neurons.parameters import heterogeneous
+from brianmodes.neurons import heterogeneous
 from brianmodes.tasks import make_task
 
 task = make_task("digits")

@@ -20,9 +20,9 @@ from .builtins import (BUILTINS, adaptive_lif, from_network, get_model, lif, net
 from .derive import Program, derive, program_for
 from .engine import Engine
 from .model import NeuronModel
-from .parameters import Parameter
+from .parameters import Parameter, heterogeneous
 from .run import engine_for, loss_and_grads, simulate
 
 __all__ = ["NeuronModel", "Parameter", "Program", "derive", "program_for", "Engine", "simulate",
            "loss_and_grads", "engine_for", "lif", "adaptive_lif", "published_lif", "tanh_rate", "from_network",
-           "network_model", "get_model", "BUILTINS"]
+           "network_model", "get_model", "BUILTINS", "heterogeneous"]

@@ -352,7 +352,8 @@ class NeuronModel:
         if unknown:
             raise BrianModesError(f"model {self.name!r} has no parameter {unknown[0]!r}; "
                                   f"its parameters are {', '.join(self.parameters)}")
-        return self._copy(parameters={**self.parameters, **changes})
+        return self._copy(parameters={**self.parameters, **{
+            name: _keeping_unit(as_parameter(name, spec), self.parameters[name]) for name, spec in changes.items()}})
 
     def to_dict(self, values=True):
         """The model as JSON data (see :mod:`brianmodes.neurons.serialize`); ``values=False`` leaves out
@@ -408,3 +409,13 @@ def _choice(value, name, options):
 
 def _unit_name(dim):
     return {"s": "second", None: "1"}.get(dim, dim)
+
+
+def _keeping_unit(new, old):
+    """A replaced parameter given as plain numbers keeps the unit of the one it replaces: times are
+    seconds, as everywhere in brianmodes (Brian2 would otherwise see a dimensionless time constant)."""
+    if new.dim is None and old.dim is not None:
+        from dataclasses import replace
+
+        return replace(new, dim=old.dim)
+    return new
