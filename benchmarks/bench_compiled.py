@@ -14,7 +14,9 @@ inputs and return a StepResult):
   dL/dI_in^T @ x), BLAS at 1 and 2 threads; the compiled step at 1 and 2 OpenMP threads, and
   the CPU time of the 1-thread step (on a shared machine the best estimate of an idle core);
 - the compiled context step for N = 1000, 3000, 10000 at P = 10 (fewer repeats), with the
-  loop's working memory.
+  loop's working memory;
+- the peak of what one compiled step allocates on the Python side (tracemalloc: numpy's arrays,
+  the inputs' copies, the gradients), and the peak resident memory of the whole run.
 
 The machine's load average is printed before and after: on a shared machine the numbers move.
 OpenBLAS's threads spin for 2^28 cycles after each product by default; they would take the cores
@@ -27,13 +29,14 @@ shortest) before numpy loads, unless it is set.
 import argparse
 import os
 import time
+import tracemalloc
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before numpy (OpenBLAS reads it when it loads)
 
 import numpy as np
 
 from brianmodes import ModeNetwork
-from brianmodes.neurons.compiled import CompiledEngine
+from brianmodes.neurons.compiled import CompiledEngine, slot_count
 from brianmodes.neurons.compiled_run import engine_step as compiled_step
 from brianmodes.neurons.engine import Engine
 from brianmodes.threads import blas_limit
@@ -94,14 +97,27 @@ def gemms(net, x, threads):
 
 def working_memory(engine, net, x, threads):
     """Bytes the compiled loop allocates per call (estimate): per thread the trial's tape, the states
-    and adjoints, the trial's dL/dI_in rows, the gradient sums; and the network's padded arrays."""
+    and adjoints, the trial's dL/dI_in rows; the gradient rows of the trial slots; the padded arrays."""
     T, B, n_in = x.shape
     Np = -(-net.N // 16) * 16
     size = np.dtype(np.float32).itemsize
     tape = T * (len(engine.layout.real_slots) + 1) * Np * size + T * (net.P + 1) * size
-    per_thread = tape + T * Np * size + (n_in + 4 * net.P + net.N_out) * Np * size \
-        + (net.N_out + 2 * net.P) * Np * 8 + 40 * Np * size
-    return threads * per_thread + (n_in + 2 * net.P + net.N_out) * Np * size
+    per_thread = tape + T * Np * size + 4 * net.P * Np * size + 40 * Np * size
+    L64 = (net.N_out + 2 * net.P + len(engine.layout.trainable)) * Np + net.P
+    row = 8 * L64 + size * n_in * Np
+    slots = slot_count(B, row) * row
+    return threads * per_thread + slots + (n_in + 2 * net.P + net.N_out) * Np * size
+
+
+def allocated_per_step(fn):
+    """Peak bytes allocated on the Python side during one call (tracemalloc: numpy's arrays included)."""
+    fn()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def main():
@@ -117,8 +133,8 @@ def main():
           f"{os.environ['OPENBLAS_THREAD_TIMEOUT']}, load average {load[0]:.2f} {load[1]:.2f} at the start")
     print()
     print("| case | numpy engine | compiled, 1 thread | (its CPU time) | compiled, 2 threads | numpy / compiled "
-          "(2 threads) | dense input GEMMs, 1 BLAS thread | 2 BLAS threads |")
-    print("|---|---|---|---|---|---|---|---|")
+          "(2 threads) | dense input GEMMs, 1 BLAS thread | 2 BLAS threads | allocated per compiled step |")
+    print("|---|---|---|---|---|---|---|---|---|")
     cases = (("context N=100 P=3 B=100 T=500", context_case, False), ("MNIST N=100 P=3 B=256 T=50", mnist_case, False),
              ("MNIST, inputs as bool", mnist_case, True))
     for name, case, as_bool in cases:
@@ -130,8 +146,10 @@ def main():
         fns = [_step(numpy_step, net, x, targets, loss, reference), _step(compiled_step, net, xc, targets, loss, one),
                _step(compiled_step, net, xc, targets, loss, two), gemms(net, x, 1), gemms(net, x, 2)]
         wall, cpu = side_by_side(fns, args.repeats)
+        alloc = allocated_per_step(fns[2])
         print(f"| {name} | {wall[0] * 1e3:.1f} ms | {wall[1] * 1e3:.1f} ms | {cpu[1] * 1e3:.1f} ms | "
-              f"{wall[2] * 1e3:.1f} ms | {wall[0] / wall[2]:.1f}x | {wall[3] * 1e3:.1f} ms | {wall[4] * 1e3:.1f} ms |")
+              f"{wall[2] * 1e3:.1f} ms | {wall[0] / wall[2]:.1f}x | {wall[3] * 1e3:.1f} ms | {wall[4] * 1e3:.1f} ms | "
+              f"{alloc / 2**20:.1f} MiB |")
     if not args.no_scale:
         print()
         print(f"Compiled context step (B=100, T=500, P=10), 2 threads, medians of {args.scale_repeats}")
