@@ -36,11 +36,11 @@ ROWS = [(f"LIF, P = {P}", "mnist", ["--P", str(P)], True) for P in (1, 3, 10, 30
     ("adaptive LIF, P = 3", "mnist", ["--neuron", "adaptive_lif"], False),
     ("adaptive LIF, P = 3", "context", ["--neuron", "adaptive_lif"], True),
 ]
-HETEROGENEOUS_TAU = ["--per-neuron", "tau_m", "--trainable", "tau_m", "--tau-spread", "0.2"]
+HETEROGENEOUS_TAU = ["--trainable", "tau_m", "--spread", "tau_m=0.2"]   # log-normal start, sd 0.2 of log tau_m
 
 
 def _folder(out, task, extra, seed):
-    name = "-".join(a.strip("-").replace("_", "") for a in extra) or "default"
+    name = "-".join(a.strip("-").replace("_", "").replace("=", "") for a in extra) or "default"
     return Path(out) / f"{task}-{name}-seed{seed}"
 
 
@@ -127,13 +127,15 @@ def main():
     parser.add_argument("--all-seeds", action="store_true", help="every seed for the rows of other models too")
     parser.add_argument("--shard", default="0/1", help="I/N: train every N-th run, starting with the I-th")
     parser.add_argument("--table-only", action="store_true", help="gather the finished runs; train nothing")
+    parser.add_argument("--rows", nargs="+", help="train only the rows whose names start with one of these")
     args = parser.parse_args()
     if args.heterogeneous_tau:
         ROWS_IN_USE.extend([("heterogeneous trainable tau_m, P = 3", task, HETEROGENEOUS_TAU, task == "context")
                             for task in ("mnist", "context")])
     index, count = (int(v) for v in args.shard.split("/"))
     runs = [(seed, task, extra) for seed in args.seeds for name, task, extra, every in ROWS_IN_USE
-            if task in args.tasks and (every or args.all_seeds or seed == args.seeds[0])]
+            if task in args.tasks and (every or args.all_seeds or seed == args.seeds[0])
+            and (not args.rows or name.startswith(tuple(args.rows)))]
     t0 = time.perf_counter()
     for seed, task, extra in ([] if args.table_only else runs[index::count]):
         train(task, extra, seed, args.out, args.data_dir, args.engine)
