@@ -3,8 +3,10 @@
 from .circuit import BrianCircuit, BrianResult, dense_memory_bytes
 from .equations import neuron_model
 from .evaluate import DEVICES, evaluate_brian2
+from .parameters import structure_differences
 from .standalone import StandaloneRunner
 from .toolchain import check_toolchain
+from .training import TapeRecorder
 
 __all__ = ["check_toolchain", "BrianCircuit", "BrianResult", "dense_memory_bytes", "neuron_model", "StandaloneRunner",
-           "DEVICES", "evaluate_brian2"]
+           "DEVICES", "evaluate_brian2", "structure_differences", "TapeRecorder"]

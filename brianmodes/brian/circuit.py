@@ -15,6 +15,8 @@ Objects (all reachable as attributes, and by name in :attr:`BrianCircuit.network
 - readout ``readout`` (``NeuronGroup`` "readout", y = W_out r or W_out rmax, summed at the
   end of each step by ``to_readout``)
 - monitors ``spike_monitor`` and, when asked, ``state_monitor`` and ``readout_monitor``.
+
+New parameters of the same structure: :meth:`BrianCircuit.set_parameters` (no rebuild).
 """
 
 from __future__ import annotations
@@ -121,11 +123,22 @@ class BrianCircuit:
         N, B = net.N, self.B
         if recurrence == "dense":
             self._check_dense_memory(max_memory)
+        from brian2.devices.device import RuntimeDevice, get_device
+
+        self.standalone = not isinstance(get_device(), RuntimeDevice)
+        self.run_args, self.extra_monitors = {}, {}  # set_parameters' values for a standalone run; record_at
         model = neuron_model(net)
         self.input_variable, self.activity, self.recurrent_input = model["input"], model["activity"], \
             model["recurrent"]
         if refractory is not None:
             model["refractory"] = as_seconds(refractory, "refractory") * b2.second
+        shared = {}
+        if self.standalone:  # a compiled program holds namespace constants in its code: trained shared
+            # parameters become shared variables of the group, which run_args can set
+            shared = {name: model["namespace"].pop(name) for name in net.neuron_values()
+                      if name in model["namespace"]}
+            model["equations"] += "".join(f"\n{name} : {_unit_text(value)} (shared, constant)"
+                                          for name, value in shared.items())
         self.equations = model["equations"]
         self.namespace = dict(model["namespace"])
         self.namespace["input_current"] = b2.TimedArray(np.zeros((1, N * B)), dt=self.dt * b2.second)
@@ -138,6 +151,8 @@ class BrianCircuit:
                 clock=clock, order=0, name="neurons")
             for name, values in model["per_neuron"].items():  # per-neuron parameters (v_th, trained taus)
                 setattr(self.neurons, name, np.tile(np.asarray(values), B) * _unit_of(values))
+            for name, value in shared.items():
+                setattr(self.neurons, name, value)
             self.neurons.trial = np.repeat(np.arange(B), N)
             self.neurons.neuron = np.tile(np.arange(N), B)
             objects = [self.neurons]
@@ -159,9 +174,6 @@ class BrianCircuit:
                                                        clock=clock, name="readout_monitor")
                 objects.append(self.readout_monitor)
         self.network = b2.Network(*objects, name="circuit")
-        from brian2.devices.device import RuntimeDevice, get_device
-
-        self.standalone = not isinstance(get_device(), RuntimeDevice)
         if not self.standalone:  # standalone programs always start from the initial state
             self.network.store("initial")
 
@@ -286,6 +298,58 @@ class BrianCircuit:
         self.namespace["input_current"] = b2.TimedArray(jumps, dt=self.dt * b2.second)
         return jumps.shape[0]
 
+    # -- parameters and recordings -------------------------------------------
+    def set_parameters(self, net):
+        """Write the parameters of ``net`` into this circuit's Brian2 objects; no rebuild.
+
+        ``net`` must have the circuit's structure (sizes, parametrization,
+        readout, neuron model and its fixed constants: its ``config()``);
+        its W_in, modes (xi_in, lam, xi_out) or dense W, W_out and trained
+        neuron parameters (``net.neuron_values()``) replace the circuit's. On
+        a runtime device (numpy or cython target) they are assigned to the
+        synapses, groups and namespace and become the initial state of every
+        later run; in a C++ standalone program they are kept as ``run_args``
+        of the next runs (see :class:`StandaloneRunner`), without
+        recompiling. The circuit keeps a copy of ``net``.
+
+        Raises
+        ------
+        BrianModesError
+            If ``net`` is of another structure; the message names what differs.
+
+        Examples
+        --------
+        >>> from brianmodes import ModeNetwork
+        >>> old = ModeNetwork(N=20, P=2, N_in=3, N_out=1, readout="per_step", seed=0)
+        >>> circuit = BrianCircuit(old, n_trials=2)
+        >>> new = ModeNetwork(N=20, P=2, N_in=3, N_out=1, readout="per_step", seed=1)
+        >>> circuit.set_parameters(new)
+        >>> bool((circuit.modes.lam[:2] == new.lam).all())
+        True
+        """
+        from .parameters import set_parameters
+
+        set_parameters(self, net)
+
+    def record_at(self, key, group, variables, when):
+        """Record ``variables`` of ``group`` at every step in schedule slot ``when``.
+
+        For values the default monitors do not see, e.g. ``when="before_thresholds"``
+        (after the state update, before the threshold and resets). The traces come
+        back as ``result.recorded[key][name]``, ``(T, group.N)``. On a standalone
+        device, call it before the program is built.
+        """
+        import brian2 as b2
+
+        monitor = b2.StateMonitor(group, list(variables), record=True, when=when, clock=self.clock,
+                                  name=f"record_{key}")
+        self.extra_monitors[key] = monitor
+        if self.standalone:
+            self.network.add(monitor)
+        else:
+            self.add(monitor)
+        return monitor
+
     # -- running -------------------------------------------------------------
     def add(self, *objects):
         """Add your own Brian2 objects (monitors, operations) to the circuit's network.
@@ -378,7 +442,17 @@ class BrianCircuit:
             for name in self.state_monitor.record_variables:
                 values = np.asarray(getattr(self.state_monitor, name + "_")[:])  # (B*N, T)
                 traces[name] = values.T.reshape(-1, B, N).copy()
-        return BrianResult(spikes=spikes, outputs=outputs, dt=self.dt, traces=traces)
+        recorded = {key: {name: np.array(getattr(monitor, name + "_")[:]).T for name in monitor.record_variables}
+                    for key, monitor in self.extra_monitors.items()}
+        return BrianResult(spikes=spikes, outputs=outputs, dt=self.dt, traces=traces, recorded=recorded)
+
+
+def _unit_text(value):
+    """The unit of a quantity as Brian2's equations write it (``'1'`` for a plain number)."""
+    from brian2 import get_dimensions, get_unit
+
+    dim = get_dimensions(value)
+    return "1" if dim.is_dimensionless else repr(get_unit(dim))
 
 
 def _unit_of(values):
@@ -407,9 +481,10 @@ def _numpy_target(b2):
 class BrianResult:
     """Spikes ``(T, B, N)``, outputs and recorded traces ``(T, B, N)`` of a Brian2 run."""
 
-    def __init__(self, spikes, outputs, dt, traces=None):
+    def __init__(self, spikes, outputs, dt, traces=None, recorded=None):
         self.spikes, self.outputs, self.dt = spikes, outputs, dt
         self.traces = traces or {}
+        self.recorded = recorded or {}  # BrianCircuit.record_at: key -> name -> (T, n)
 
     @property
     def spike_count(self):
