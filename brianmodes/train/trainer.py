@@ -19,6 +19,7 @@ from ..errors import BrianModesError
 from ..io import SCHEMA_VERSION, read_npz_checked, write_npz_atomic, write_text_atomic
 from ..network import ModeNetwork
 from ..threads import blas_threads
+from .brian2_forward import Brian2Forward, brian2_device
 from .bptt import RateRegularizer, loss_and_grads
 from .optim import Adam, clip_by_global_norm
 from .surrogates import get_surrogate
@@ -70,6 +71,19 @@ class Trainer:
         warning; ``'numpy'`` the reference; ``'compiled'`` fails loudly if it
         cannot build (see :func:`brianmodes.neurons.run.engine_for`). Both
         give the same spikes; float32 sums differ by rounding.
+    forward : {'engine', 'brian2', 'brian2:cpp_standalone', 'brian2:cython', 'brian2:numpy'}
+        Where each batch's forward pass runs. ``'engine'`` (default): the
+        ``engine``. ``'brian2'`` (fidelity mode,
+        :mod:`brianmodes.train.brian2_forward`): in a Brian2 circuit of
+        ``batch_size`` copies of the network, built once (``'brian2'`` is a
+        C++ standalone program, the fastest for repeated runs; ``:cython``
+        and ``:numpy`` use Brian2's runtime device with that target), which
+        records what the adjoint reads; the adjoint runs on the numpy engine
+        and the new parameters are written back into the Brian2 objects after
+        each optimizer step. Needs ``dtype='float64'`` and a continuous
+        spiking model (not the published update); evaluation still runs on
+        ``engine``. The parameters equal those of ``forward='engine'``,
+        ``engine='numpy'`` to rounding.
 
     Attributes
     ----------
@@ -91,10 +105,12 @@ class Trainer:
     3
     """
 
+    _brian2 = None  # the Brian2Forward of a fit with forward='brian2...'
+
     def __init__(self, n_batches=500, batch_size=None, lr=1e-3, clip_norm=20.0,
                  surrogate="fast_sigmoid", surrogate_slope=None, loss=None, rate_regularizer=None,
                  seed=0, dtype="float32", eval_every=None, eval_trials=None, checkpoint=None,
-                 checkpoint_every=100, progress=True, frozen=(), engine="auto"):
+                 checkpoint_every=100, progress=True, frozen=(), engine="auto", forward="engine"):
         self.n_batches = n_batches
         self.batch_size = batch_size
         self.lr = lr
@@ -112,12 +128,13 @@ class Trainer:
         self.progress = progress
         self.frozen = dict(frozen) if isinstance(frozen, dict) else dict.fromkeys(frozen)
         self.engine = engine
+        self.forward = forward
 
     def get_params(self):
         """The settings, as a JSON-serializable dict."""
         params = {k: getattr(self, k) for k in (
             "n_batches", "batch_size", "lr", "clip_norm", "surrogate", "surrogate_slope", "loss",
-            "seed", "dtype", "eval_every", "eval_trials", "checkpoint_every", "engine")}
+            "seed", "dtype", "eval_every", "eval_trials", "checkpoint_every", "engine", "forward")}
         params["frozen"] = list(self.frozen)
         for key in ("loss", "surrogate"):  # callables and objects are recorded by name
             if params[key] is not None and not isinstance(params[key], str):
@@ -150,6 +167,9 @@ class Trainer:
             raise BrianModesError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if str(self.dtype) not in ("float32", "float64"):
             raise BrianModesError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if brian2_device(self.forward) is not None and str(self.dtype) != "float64":
+            raise BrianModesError(f"forward={self.forward!r} needs dtype='float64' (Brian2 computes in float64), "
+                                  f"got {self.dtype!r}")
         for name in ("eval_every", "checkpoint_every"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
@@ -230,6 +250,10 @@ class Trainer:
         optimizer = Adam(lr=self.lr)
         rng = np.random.default_rng(self.seed)
         self.engine_used_ = _engine_kind(net, self.engine)
+        self._brian2 = None
+        device = brian2_device(self.forward)
+        if device is not None:  # built at the first batch, from the parameters it starts with
+            self._brian2 = Brian2Forward(net, device=device, input_kind=task.input_kind)
         self.history_ = []
         self.network_ = net
         start = 0
@@ -258,14 +282,21 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
+            if self._brian2 is not None:
+                self._brian2.close()
+                self._brian2 = None
         return self
 
     def _train_one_batch(self, net, task, step, rng, batch_size, loss, surrogate, regularizer, optimizer,
                          dtype, t0, bar):
         """One mini-batch: gradients, a step of Adam, a history row, a checkpoint when due."""
         batch = task.sample(batch_size, rng)
-        result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss, surrogate=surrogate,
-                                rate_regularizer=regularizer, dtype=dtype, engine=self.engine_used_)
+        if self._brian2 is not None:  # the forward pass in Brian2, the adjoint in numpy
+            result = self._brian2.loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss,
+                                                 surrogate=surrogate, rate_regularizer=regularizer)
+        else:
+            result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss, surrogate=surrogate,
+                                    rate_regularizer=regularizer, dtype=dtype, engine=self.engine_used_)
         for name, entries in self.frozen.items():
             if entries is None:
                 del result.grads[name]
@@ -279,6 +310,8 @@ class Trainer:
                 f"the parameters keep their last good values{where}; try a lower learning rate "
                 "or stronger clipping")
         optimizer.step(net.params, result.grads)
+        if self._brian2 is not None:  # the new weights into the Brian2 synapses
+            self._brian2.set_parameters(net)
         row = {"batch": step, "loss": result.loss, "task_loss": result.task_loss,
                "grad_norm": norm, "rate_hz": result.rate_hz,
                "seconds": time.perf_counter() - t0}
