@@ -68,7 +68,7 @@ static void BM_(bm_project_grad)(const struct BM_(ctx) *bmc, struct BM_(work) *b
 }
 
 /* I_rec of step t from the activity r of step t-1: xi_in (lam * k), k = xi_out^T r (bm_after_step), or W r */
-BM_STEP void BM_(bm_recurrence)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, const real *restrict bmr,
+static void BM_(bm_recurrence)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, const real *restrict bmr,
                                real *restrict bmkt, int64_t bm_t)
 {
     const int64_t bmN = bmc->N & ~(int64_t)15, bmP = bmc->P;
@@ -109,7 +109,7 @@ BM_STEP void BM_(bm_recurrence)(const struct BM_(ctx) *bmc, struct BM_(work) *bm
 
 /* after step t: k[t+1] = xi_out^T r[t] and the readout y[t] = W_out r[t] (one pass when both are wanted),
    the seed mask * (y - target), or the running max of the max readout */
-BM_STEP void BM_(bm_after_step)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, const real *restrict bmr,
+static void BM_(bm_after_step)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, const real *restrict bmr,
                                real *restrict bmamax, int32_t *restrict bmargmax, int64_t bm_t, int64_t bm_b)
 {
     const int64_t bmN = bmc->N & ~(int64_t)15, bmK = bmc->K, bmP = bmc->P;
@@ -182,7 +182,7 @@ static void BM_(bm_direct_init)(const struct BM_(ctx) *bmc, struct BM_(work) *bm
 }
 
 /* dL/dr[t] from the readout */
-BM_STEP void BM_(bm_direct)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b, int64_t bm_t)
+static void BM_(bm_direct)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b, int64_t bm_t)
 {
     const int64_t bmN = bmc->N & ~(int64_t)15, bmK = bmc->K;
     real *restrict bmd = bmw->direct;
@@ -201,7 +201,7 @@ BM_STEP void BM_(bm_direct)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, i
 }
 
 /* the weight gradients of step t (summed over the trial in the compute type), and W^T g_rec[t] */
-BM_STEP void BM_(bm_weight_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b, int64_t bm_t,
+static void BM_(bm_weight_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b, int64_t bm_t,
                                  const real *restrict bmrt, const real *restrict bmrp, const real *restrict bmkt)
 {
     const int64_t bmN = bmc->N & ~(int64_t)15, bmP = bmc->P, bmK = bmc->K, bmNI = bmc->NI;

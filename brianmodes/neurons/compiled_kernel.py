@@ -48,13 +48,6 @@ _HEADER = """/* brianmodes: the fused forward + adjoint loop of model {name!r} (
 #else
 #define BM_TLS
 #endif
-/* the small per-step helpers inlined into the step loops (the compiler may then overlap one step's work with the
-   next's: the step's chain k -> I_rec -> neurons -> r -> k is serial) */
-#if defined(__GNUC__)
-#define BM_STEP static inline __attribute__((always_inline))
-#else
-#define BM_STEP static inline
-#endif
 /* the neuron loops touch element n of distinct arrays only: no dependence between iterations */
 #if defined(__clang__)
 #define BM_IVDEP _Pragma("clang loop vectorize(assume_safety)")

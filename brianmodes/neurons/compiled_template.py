@@ -49,7 +49,7 @@ static inline BM_(v16) BM_(bm_load)(const real *bmp)
     return bmv;
 }
 
-BM_STEP void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
+static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
                          int64_t bmn, real *restrict bmout)
 {
     int64_t bmp0 = 0;
@@ -77,7 +77,7 @@ BM_STEP void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, in
     }
 }
 #else
-BM_STEP void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
+static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
                          int64_t bmn, real *restrict bmout)
 {
     for (int64_t bmp = 0; bmp < bmP; bmp++) {
