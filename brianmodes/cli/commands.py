@@ -48,8 +48,9 @@ def _format_metrics(metrics):
     return ", ".join(parts)
 
 
-_RUN_NAME_PREFIX = {"per_neuron": "per_", "trainable": "train_", "spread": "spread_", "batches": "batches", "batch_size": "bs", "lr": "lr", "clip": "clip", "rate_reg": "rate",
-                    "steps": "T", "switch_prob": "switch", "v_th": "vth"}
+_RUN_NAME_PREFIX = {"per_neuron": "per_", "trainable": "train_", "spread": "spread_", "batches": "batches",
+                    "batch_size": "bs", "lr": "lr", "clip": "clip", "rate_reg": "rate", "steps": "T",
+                    "switch_prob": "switch", "v_th": "vth"}
 
 
 def default_run_folder(args):
