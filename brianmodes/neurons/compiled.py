@@ -44,6 +44,7 @@ from ..train.losses import get_loss
 from ..train.surrogates import FastSigmoid, Sigmoid, Triangle, get_surrogate
 from .adjoint_pass import _parameter_gradients
 from .compiled_build import load_library
+from .compiled_arrays import EXTRA_INTEGERS, EXTRA_POINTERS, _cut, _padded, _seed_scale, aligned_empty, slot_count
 from .compiled_kernel import generate_source
 from .compiled_layout import (INTEGERS, POINTERS, SEED_ERROR, SEED_GIVEN, SEED_SOFTMAX, SURROGATE_KINDS,
                               TAPE_GLOBAL, TAPE_LOCAL, TAPE_NONE)
@@ -56,29 +57,6 @@ _SOURCES = {}  # model structure -> (source, layout)
 _SURROGATE_CLASSES = {FastSigmoid: 0, Sigmoid: 1, Triangle: 2}
 BACKWARD_MODES = ("tape", "recompute")
 LANES = 16  # the neuron dimension is padded to a multiple of this
-MAX_SLOTS = 8  # trials are split into at most this many slots of consecutive trials (never by thread count)
-SLOT_BYTES = 256 << 20  # fewer slots (but at least 2) when their gradient rows would take more memory
-#: Arguments of ``bm_run`` after those of ``compiled_layout``: the slot count, the sums over the slots.
-EXTRA_INTEGERS = ("slots",)
-EXTRA_POINTERS = ("g64_out", "gr_out")
-
-
-def slot_count(B, row_bytes=0):
-    """The number of gradient slots for ``B`` trials whose gradient rows take ``row_bytes`` each.
-
-    A function of the problem's sizes alone, never of the thread count, so that
-    every result is the same for any thread count: min(B, 8), fewer when the
-    slots' rows would take more than 256 MB (a large dense W), but at least 2.
-
-    Examples
-    --------
-    >>> slot_count(3), slot_count(100), slot_count(100, 10**8)
-    (3, 8, 2)
-    """
-    n = min(MAX_SLOTS, max(2, SLOT_BYTES // max(int(row_bytes), 1)))
-    return max(1, min(int(B), n))
-
-
 def source_for(model):
     """The generated C source of ``model``'s fused loop and its layout (once per model structure)."""
     key = model.structure_key()
@@ -492,46 +470,3 @@ class CompiledEngine:
         if labels.size and (labels.min() < 0 or labels.max() >= dims["K"]):
             raise BrianModesError(f"labels must lie in 0..{dims['K'] - 1}, got {labels.min()}..{labels.max()}")
         a["labels"] = np.ascontiguousarray(labels, dtype=np.int64)
-
-
-def aligned_empty(shape, dtype, fill=None):
-    """A C-contiguous array whose data starts on a 64-byte boundary (whole-vector loads never split lines).
-
-    Examples
-    --------
-    >>> aligned_empty((3, 16), np.float32, 0).ctypes.data % 64
-    0
-    """
-    dtype = np.dtype(dtype)
-    n = int(np.prod(shape)) * dtype.itemsize
-    raw = np.empty(n + 64, np.uint8)
-    start = (-raw.ctypes.data) % 64
-    out = raw[start:start + n].view(dtype).reshape(shape)
-    if fill is not None:
-        out.fill(fill)
-    return out
-
-
-def _padded(a, Np, rows=None):
-    """``a`` (r, N) as an aligned (rows or r, Np) array, zeros beyond it."""
-    out = aligned_empty((a.shape[0] if rows is None else rows, Np), a.dtype, 0)
-    out[:a.shape[0], :a.shape[1]] = a
-    return out
-
-
-def _cut(a, dims):
-    return None if a is None else np.ascontiguousarray(a[:, :dims["N"]])
-
-
-def _seed_scale(gy, seed, dtype):
-    """``c`` with ``gy == c * seed`` to rounding, or None when numpy's gradient is not such a multiple."""
-    if gy.shape != seed.shape:
-        return None
-    # plain numpy sums: a BLAS dot here wakes OpenBLAS's threads (8 ms on a busy 2-core machine)
-    ss = float(np.sum(seed * seed))
-    top = float(np.max(np.abs(gy))) if gy.size else 0.0
-    if ss == 0.0:
-        return 0.0 if top == 0.0 else None
-    c = float(np.sum(gy * seed)) / ss
-    tol = (1e-4 if dtype == np.float32 else 1e-9) * max(top, 1e-300)
-    return c if float(np.max(np.abs(gy - c * seed))) <= tol else None
