@@ -14,21 +14,86 @@ HELPERS = r"""
    (g = the trial's dL/dI_in per step), each input's sum in registers (bm_project), one update per input.
    The steps of each input in ascending order: from bits per input and step when the trial's inputs are all
    0/1 (spikes: no values needed), else by a counting sort of the events by input (the same sums) */
-static void BM_(bm_project_grad)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, real *restrict bmGT)
+/* the bits of trial b's active steps per input (its inputs all 0/1): (NI, W) words, W = ceil(T / 64) */
+static void BM_(bm_unit_bits)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b)
+{
+    const int64_t bmT = bmc->T, bmNI = bmc->NI, bmW = (bmT + 63) / 64;
+    uint64_t *restrict bmbits = bmw->tmask;
+    memset(bmbits, 0, sizeof(uint64_t) * bmNI * bmW);
+    for (int64_t bm_t = 0; bm_t < bmT; bm_t++) {
+        const int64_t bmslot = bmw->cur * bmT + bm_t;
+        const int32_t *restrict bmai = bmw->ai + bmw->aoff[bmslot];
+        const uint64_t bmbit = (uint64_t)1 << (bm_t & 63);
+        uint64_t *restrict bmcol = bmbits + (bm_t >> 6);
+        for (int64_t bma = 0; bma < bmw->an[bmslot]; bma++)
+            bmcol[(int64_t)bmai[bma] * bmW] |= bmbit;
+    }
+    bmw->bits_b = bm_b;
+}
+
+/* the input drive of every step of trial b at once, its inputs all 0/1: for each input (ascending), its row of
+   W_in^T (read once, from L1 after the first of its steps) added to the drive of each step where it is active.
+   Each step's drive is 0 plus the rows of its active inputs in ascending order: the sum of bm_project, bitwise,
+   with every row read once per trial instead of once per step (L2). drive: (T, N), the trial's dL/dI_in rows
+   (free until the adjoint) */
+static void BM_(bm_unit_drive)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b, real *restrict bmd)
+{
+    const int64_t bmT = bmc->T, bmNI = bmc->NI, bmN = bmc->N & ~(int64_t)15, bmW = (bmT + 63) / 64;
+    BM_(bm_unit_bits)(bmc, bmw, bm_b);
+    memset(bmd, 0, sizeof(real) * bmT * bmN);
+    const uint64_t *restrict bmbits = bmw->tmask;
+#ifdef BM_VECTOR_LANES
+/* NV vectors of 16 neurons of the row in registers, added to each active step's drive */
+#define BM_UNIT_DRIVE(NV)                                                                                    \
+    for (int64_t bmi = 0; bmi < bmNI; bmi++) {                                                             \
+        BM_(v16) bmv[NV];                                                                                  \
+        const real *restrict bmrow = bmc->W_in_T + bmi * bmN + bmn0;                                       \
+        for (int bmk = 0; bmk < NV; bmk++)                                                                 \
+            bmv[bmk] = BM_(bm_load)(bmrow + 16 * bmk);                                                     \
+        for (int64_t bmj = 0; bmj < bmW; bmj++)                                                            \
+            for (uint64_t bmm = bmbits[bmi * bmW + bmj]; bmm; bmm &= bmm - 1) {                            \
+                real *restrict bmdt = bmd + (64 * bmj + __builtin_ctzll(bmm)) * bmN + bmn0;                \
+                for (int bmk = 0; bmk < NV; bmk++) {                                                       \
+                    const BM_(v16) bmsum = BM_(bm_load)(bmdt + 16 * bmk) + bmv[bmk];                       \
+                    memcpy(bmdt + 16 * bmk, &bmsum, sizeof bmsum);                                         \
+                }                                                                                          \
+            }                                                                                              \
+    }
+    for (int64_t bmn0 = 0; bmn0 < bmN; bmn0 += 128)
+        switch ((bmN - bmn0) / 16 < 8 ? (bmN - bmn0) / 16 : 8) {
+        case 1: BM_UNIT_DRIVE(1) break;
+        case 2: BM_UNIT_DRIVE(2) break;
+        case 3: BM_UNIT_DRIVE(3) break;
+        case 4: BM_UNIT_DRIVE(4) break;
+        case 5: BM_UNIT_DRIVE(5) break;
+        case 6: BM_UNIT_DRIVE(6) break;
+        case 7: BM_UNIT_DRIVE(7) break;
+        default: BM_UNIT_DRIVE(8) break;
+        }
+#undef BM_UNIT_DRIVE
+#else
+    for (int64_t bmi = 0; bmi < bmNI; bmi++) {
+        const real *restrict bmrow = bmc->W_in_T + bmi * bmN;
+        for (int64_t bmj = 0; bmj < bmW; bmj++)
+            for (uint64_t bmm = bmbits[bmi * bmW + bmj]; bmm; bmm &= bmm - 1) {
+                real *restrict bmdt = bmd + (64 * bmj + __builtin_ctzll(bmm)) * bmN;
+                for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                    bmdt[bm_n] = bmdt[bm_n] + bmrow[bm_n];
+            }
+    }
+#endif
+}
+
+static void BM_(bm_project_grad)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, real *restrict bmGT,
+                                 int64_t bm_b)
 {
     const int64_t bmT = bmc->T, bmNI = bmc->NI, bmN = bmc->N & ~(int64_t)15;
     if (bmw->unit[bmw->cur]) {
         const int64_t bmW = (bmT + 63) / 64;
         uint64_t *restrict bmbits = bmw->tmask;
-        memset(bmbits, 0, sizeof(uint64_t) * bmNI * bmW);
-        for (int64_t bm_t = 0; bm_t < bmT; bm_t++) {
-            const int64_t bmslot = bmw->cur * bmT + bm_t;
-            const int32_t *restrict bmai = bmw->ai + bmw->aoff[bmslot];
-            const uint64_t bmbit = (uint64_t)1 << (bm_t & 63);
-            uint64_t *restrict bmcol = bmbits + (bm_t >> 6);
-            for (int64_t bma = 0; bma < bmw->an[bmslot]; bma++)
-                bmcol[(int64_t)bmai[bma] * bmW] |= bmbit;
-        }
+        if (bmw->bits_b != bm_b)  /* not left by this trial's forward steps */
+            BM_(bm_unit_bits)(bmc, bmw, bm_b);
+        bmw->bits_b = -1;
         int32_t *restrict bmts = bmw->tl32;
         for (int64_t bmi = 0; bmi < bmNI; bmi++) {
             int64_t bmn = 0;
@@ -303,6 +368,6 @@ static void BM_(bm_trial_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *bm
     }
     for (int64_t bmi = 0; bmi < bmc->L64; bmi++)
         bmsum[bmi] += (double)bmacc[bmi];
-    BM_(bm_project_grad)(bmc, bmw, bmw->gr);
+    BM_(bm_project_grad)(bmc, bmw, bmw->gr, bm_b);
 }
 """

@@ -98,6 +98,20 @@ static int64_t BM_(bm_active)(const real *restrict bmx, int64_t bmNI, int32_t *r
         }
 #endif
     }
+#ifdef BM_COMPRESS
+    if (sizeof(real) == 4 && bmi < bmNI) {  /* the last 1..15 values (all of a few analog inputs): one masked load */
+        const __mmask16 bmk = (__mmask16)((1u << (bmNI - bmi)) - 1);
+        const __m512i bmv = _mm512_maskz_loadu_epi32(bmk, (const void *)(bmx + bmi));
+        const unsigned bmm = (unsigned)_mm512_test_epi32_mask(bmv, _mm512_set1_epi32(0x7fffffff));
+        if (bmm) {
+            const int64_t bmc0 = bmc;
+            bmc = BM_(bm_emit16)(bmm, bmi, bmidx, bmc);
+            _mm512_storeu_ps((void *)(bmval + bmc0), _mm512_maskz_compress_ps((__mmask16)bmm,
+                             _mm512_castsi512_ps(bmv)));
+        }
+        return bmc;
+    }
+#endif
     for (; bmi < bmNI; bmi++)
         if (bmx[bmi] != 0) {
             bmidx[bmc] = (int32_t)bmi;

@@ -23,7 +23,7 @@ from .compiled_template import TEMPLATE
 from .symbolic import INPUT, MASK, SPIKE, SurrogateGrad
 
 #: Bumped whenever the generated code changes meaning (part of the cache key through the source).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 _HEADER = """/* brianmodes: the fused forward + adjoint loop of model {name!r} (generated, do not edit) */
 /* generator version {version} */
@@ -169,7 +169,7 @@ def forward_function(layout, ctype, record):
     inner = [f"real *restrict bm_st_{x} = bmw->st + {i} * bmN;" for i, x in enumerate(states)]
     inner += ["real *restrict bm_tr = bmtape_r + bmper * bm_t * bmnr * bmN;",
               "uint8_t *restrict bm_tu = bmtape_u + bmper * bm_t * bmnu * bmN;",
-              "const real *restrict bm_drive = bmw->drive, *restrict bm_rec = bmw->rec, *restrict bm_C = bmc->C;",
+              "const real *restrict bm_drive = bmdrv, *restrict bm_rec = bmw->rec, *restrict bm_C = bmc->C;",
               "int32_t *restrict bm_count = bmc->count + bm_b * bmN, *restrict bm_last = bmw->last;",
               "float *restrict bm_tl = bmw->tl;",
               "(void)bm_tr; (void)bm_tu; (void)bm_C; (void)bm_last; (void)bm_tl;"]
@@ -186,13 +186,17 @@ def forward_function(layout, ctype, record):
                  "int32_t *bm_argmax = bmc->argmax ? bmc->argmax + bm_b * bmN : NULL;",
                  "if (!bmc->per_step)",
                  "    for (int64_t bm_n = 0; bm_n < bmN; bm_n++) { bm_amax[bm_n] = -INFINITY; bm_argmax[bm_n] = 0; }",
-                 f"const real *bm_r = bmw->st + {states.index(activity)} * bmN;"], 1),
+                 f"const real *bm_r = bmw->st + {states.index(activity)} * bmN;",
+                 "/* 0/1 inputs: every step's drive at once (bm_unit_drive), in the trial's dL/dI_in rows */",
+                 "const int bmunit = bmw->unit[bmw->cur];",
+                 "if (bmunit) BM_(bm_unit_drive)(bmc, bmw, bm_b, bmw->ginall);"], 1),
         "    for (int64_t bm_t = 0; bm_t < bmT; bm_t++) {",
         _indent(["const int64_t bm_off = (bm_t * bmB + bm_b) * bmc->Nt; (void)bm_off;",
                  "real *bm_kt = bmtape_k + bmper * bm_t * bmP;",
                  "const int64_t bm_slot = bmw->cur * bmT + bm_t;  /* the active inputs (bm_prescan) */",
-                 "BM_(bm_project)(bmw->ai + bmw->aoff[bm_slot], bmw->av + bmw->aoff[bm_slot], bmw->an[bm_slot], "
-                 "bmc->W_in_T, bmw->drive, bmN, 0);",
+                 "const real *bmdrv = bmunit ? bmw->ginall + bm_t * bmN : bmw->drive;",
+                 "if (!bmunit) BM_(bm_project)(bmw->ai + bmw->aoff[bm_slot], bmw->av + bmw->aoff[bm_slot], "
+                 "bmw->an[bm_slot], bmc->W_in_T, bmw->drive, bmN, 0);",
                  "BM_(bm_recurrence)(bmc, bmw, bm_r, bm_kt, bm_t);",
                  "if (bmc->ktrace) memcpy(bmc->ktrace + (bm_t * bmB + bm_b) * bmP, bm_kt, sizeof(real) * bmP);",
                  *step], 2),
@@ -203,7 +207,7 @@ def forward_function(layout, ctype, record):
         _indent(body, 4),
         "            }",
         "        }",
-        f"        for (int64_t bm_n = bmc->Nt; bm_n < bmN; bm_n++) bmw->st[{states.index(activity)} * bmN + bm_n] = 0;",
+        f"        BM_(bm_zero_pad)(bmw->st + {states.index(activity)} * bmN, bmc->Nt, bmN);",
         "        BM_(bm_after_step)(bmc, bmw, bm_r, bm_amax, bm_argmax, bm_t, bm_b);",
         "    }",
         "    BM_(bm_readout_end)(bmc, bm_amax, bm_b);",
@@ -269,29 +273,29 @@ _SURROGATES = {  # the formulas of brianmodes.train.surrogates, in the same oper
 }
 
 
-def _surrogate_loops(layout, printer, ctype):
-    """One loop per surrogate argument and family (the family is chosen outside the loop)."""
+def _adjoint_loops(layout, printer, ctype, body):
+    """The adjoint loop over the neurons with the surrogate computed in it (the formulas of ``_SURROGATES``), one
+    loop per surrogate family, the family chosen outside the loop."""
+    loads = _seed_loads(layout) + _needed_loads(layout) + _constant_loads(layout, True)
+    loop = ["BM_IVDEP", "for (int64_t bm_n = 0; bm_n < bmN; bm_n++) {"]
+    if not printer.surrogates:
+        return loop + [_indent(loads + body, 1), "}"]
     suffix = "f" if ctype == "float" else ""
-    loads = _needed_loads(layout) + _constant_loads(layout, True)
-    out = ["{", "real *restrict bm_sgw = bmw->sg;", "const real *restrict bm_C = bmc->C; (void)bm_C;",
-           "switch (bmc->sur) {"]
+    out = ["switch (bmc->sur) {"]
     for kind, lines in _SURROGATES.items():
-        out.append(f"case {kind}:" if kind < 2 else "default:")
-        for j, (arg, _name) in enumerate(printer.surrogates.items()):
-            formula = [line.format(fabs=f"fabs{suffix}", tanh=f"tanh{suffix}") for line in lines]
-            out += ["    BM_IVDEP", "    for (int64_t bm_n = 0; bm_n < bmN; bm_n++) {",
-                    _indent(loads + [f"const real bm_sx = {printer.doprint(arg)};", "real bm_out;", *formula,
-                                     f"bm_sgw[{j} * bmN + bm_n] = bm_out;"], 2), "    }"]
-            # (the loads of values the argument does not read are dropped by the compiler)
-        out.append("    break;")
-    return out + ["}", "}"]
+        formula = [line.format(fabs=f"fabs{suffix}", tanh=f"tanh{suffix}") for line in lines]
+        sg = []
+        for arg, name in printer.surrogates.items():
+            sg += [f"real {name};", "{", f"    const real bm_sx = {printer.doprint(arg)};", "    real bm_out;",
+                   *("    " + line for line in formula), f"    {name} = bm_out;", "}"]
+        out += [f"case {kind}:" if kind < 2 else "default:", *loop, _indent(loads + sg + body, 1), "}", "break;"]
+    return out + ["}"]
 
 
 def backward_function(layout, ctype):
     """The C function running the adjoint steps of one trial and adding its weight gradients."""
     printer = CPrinter(ranks(layout.program), ctype)
     body = _adjoint_body(layout, printer)  # registers the surrogate arguments first
-    sg = [f"const real {name} = bm_sg[{j} * bmN + bm_n];" for j, name in enumerate(printer.surrogates.values())]
     inner = [f"real *restrict bm_gst_{x} = bmw->gst + {i} * bmN;" for i, x in enumerate(layout.seeded)]
     inner += ["const real *restrict bm_direct = bmw->direct, *restrict bm_recg = bmw->recg, *restrict bm_sg = bmw->sg;",
               "const real *restrict bm_C = bmc->C, *restrict bm_ds = bmc->ds ? bmc->ds : bmw->zero;",
@@ -317,13 +321,9 @@ def backward_function(layout, ctype):
                  "const uint8_t *bm_tup = bm_t ? bm_tu - bmnu * bmN : bmw->zu;",
                  "(void)bm_trp; (void)bm_tup;",
                  "BM_(bm_direct)(bmc, bmw, bm_b, bm_t);"], 2),
-        _indent(_surrogate_loops(layout, printer, ctype), 2),
         "        {",
         _indent(inner, 3),
-        "            BM_IVDEP",
-        "            for (int64_t bm_n = 0; bm_n < bmN; bm_n++) {",
-        _indent(_seed_loads(layout) + _needed_loads(layout) + _constant_loads(layout, True) + sg + body, 4),
-        "            }",
+        _indent(_adjoint_loops(layout, printer, ctype, body), 3),
         "        }",
         f"        BM_(bm_weight_grads)(bmc, bmw, bm_b, bm_t, bm_tr + {act_slot} * bmN, "
         f"bm_trp + {act_slot} * bmN, bmtape_k + bm_t * bmP);",

@@ -49,6 +49,28 @@ static inline BM_(v16) BM_(bm_load)(const real *bmp)
     return bmv;
 }
 
+/* the padding's activity (neurons Nt .. N-1, in the last block of 16) set to +0 by one store of the whole block,
+   the true neurons' values unchanged (bitwise and): the vector loads of that block that follow (k, the readout,
+   the next step) are forwarded from that one store (scalar stores into the block would stall them) */
+static inline void BM_(bm_zero_pad)(real *restrict bmx, int64_t bmNt, int64_t bmN)
+{
+    if (bmNt >= bmN)
+        return;
+    if (bmN - bmNt <= 16 && bmN >= 16) {
+        typedef @BITS@ BM_(v16u) __attribute__((vector_size(16 * sizeof(real))));
+        const BM_(v16u) bmiota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        const int64_t bmb = bmN - 16;
+        const BM_(v16u) bmkeep = (BM_(v16u))(bmiota < (@BITS@)(bmNt - bmb));
+        BM_(v16u) bmv;
+        memcpy(&bmv, bmx + bmb, sizeof bmv);
+        bmv &= bmkeep;
+        memcpy(bmx + bmb, &bmv, sizeof bmv);
+        return;
+    }
+    for (int64_t bm_n = bmNt; bm_n < bmN; bm_n++)
+        bmx[bm_n] = 0;
+}
+
 static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
                          int64_t bmn, real *restrict bmout)
 {
@@ -68,6 +90,32 @@ static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int
         bmout[bmp0 + 2] = BM_(bm_lanes)(bma2);
         bmout[bmp0 + 3] = BM_(bm_lanes)(bma3);
     }
+    if (bmP - bmp0 == 3) {  /* the last rows in one pass too (independent chains; each row's sum as above) */
+        const real *restrict bmr = bmM + bmp0 * bms;
+        BM_(v16) bma0 = {0}, bma1 = {0}, bma2 = {0};
+        for (int64_t bmi = 0; bmi < bmn; bmi += 16) {
+            const BM_(v16) bmxv = BM_(bm_load)(bmx + bmi);
+            bma0 += bmxv * BM_(bm_load)(bmr + bmi);
+            bma1 += bmxv * BM_(bm_load)(bmr + bms + bmi);
+            bma2 += bmxv * BM_(bm_load)(bmr + 2 * bms + bmi);
+        }
+        bmout[bmp0] = BM_(bm_lanes)(bma0);
+        bmout[bmp0 + 1] = BM_(bm_lanes)(bma1);
+        bmout[bmp0 + 2] = BM_(bm_lanes)(bma2);
+        return;
+    }
+    if (bmP - bmp0 == 2) {
+        const real *restrict bmr = bmM + bmp0 * bms;
+        BM_(v16) bma0 = {0}, bma1 = {0};
+        for (int64_t bmi = 0; bmi < bmn; bmi += 16) {
+            const BM_(v16) bmxv = BM_(bm_load)(bmx + bmi);
+            bma0 += bmxv * BM_(bm_load)(bmr + bmi);
+            bma1 += bmxv * BM_(bm_load)(bmr + bms + bmi);
+        }
+        bmout[bmp0] = BM_(bm_lanes)(bma0);
+        bmout[bmp0 + 1] = BM_(bm_lanes)(bma1);
+        return;
+    }
     for (; bmp0 < bmP; bmp0++) {
         const real *restrict bmr = bmM + bmp0 * bms;
         BM_(v16) bma = {0};
@@ -77,6 +125,12 @@ static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int
     }
 }
 #else
+static inline void BM_(bm_zero_pad)(real *restrict bmx, int64_t bmNt, int64_t bmN)
+{
+    for (int64_t bm_n = bmNt; bm_n < bmN; bm_n++)
+        bmx[bm_n] = 0;
+}
+
 static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
                          int64_t bmn, real *restrict bmout)
 {
@@ -139,6 +193,7 @@ struct BM_(work) {
     uint8_t *zu, *tu;
     int32_t *last, *ai, *an;
     int bad;  /* a non-finite input was seen */
+    int64_t bits_b;  /* the trial whose bits are in tmask (bm_unit_bits), else -1 */
     int64_t *aoff, cur;  /* the active inputs of the group's trials: slot g*T + t starts at aoff[slot] */
     real *ginall, *evv, *ones;  /* the trial's dL/dI_in per step; its events sorted by input (the W_in gradient) */
     int32_t *evt, *tl32, *unit;  /* tl32: one input's active steps; unit: the group's trials whose inputs are 0/1 */
@@ -241,6 +296,7 @@ static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, in
         bmw->ones[bm_t] = 1;
     bmw->cur = 0;
     bmw->bad = 0;
+    bmw->bits_b = -1;
     memset(bmw->zero, 0, sizeof(real) * bmN);  /* the arrays read as zeros */
     memset(bmw->zr, 0, sizeof(real) * (bmc->nr + 1) * bmN);
     memset(bmw->zu, 0, bmsteps * (bmc->nu + 1) * bmN);
