@@ -10,6 +10,30 @@ the trainable constants) in double, W_in and a dense W in the compute type.
 """
 
 HELPERS = r"""
+/* the padding's activity (neurons Nt .. N-1, in the last block of 16) set to +0 by one store of the whole block,
+   the true neurons' values unchanged (bitwise and): the vector loads of that block that follow (k, the readout,
+   the next step) are forwarded from that one store (scalar stores into the block would stall them) */
+static inline void BM_(bm_zero_pad)(real *restrict bmx, int64_t bmNt, int64_t bmN)
+{
+    if (bmNt >= bmN)
+        return;
+#ifdef BM_VECTOR_LANES
+    if (bmN - bmNt <= 16 && bmN >= 16) {
+        typedef BM_(bits) BM_(v16u) __attribute__((vector_size(16 * sizeof(real))));
+        const BM_(v16u) bmiota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        const int64_t bmb = bmN - 16;
+        const BM_(v16u) bmkeep = (BM_(v16u))(bmiota < (BM_(bits))(bmNt - bmb));
+        BM_(v16u) bmv;
+        memcpy(&bmv, bmx + bmb, sizeof bmv);
+        bmv &= bmkeep;
+        memcpy(bmx + bmb, &bmv, sizeof bmv);
+        return;
+    }
+#endif
+    for (int64_t bm_n = bmNt; bm_n < bmN; bm_n++)
+        bmx[bm_n] = 0;
+}
+
 /* its transpose over a trial: dL/dW_in^T[i] += sum over the steps t where input i was active of x_t,i g_t
    (g = the trial's dL/dI_in per step), each input's sum in registers (bm_project), one update per input.
    The steps of each input in ascending order: from bits per input and step when the trial's inputs are all

@@ -49,28 +49,6 @@ static inline BM_(v16) BM_(bm_load)(const real *bmp)
     return bmv;
 }
 
-/* the padding's activity (neurons Nt .. N-1, in the last block of 16) set to +0 by one store of the whole block,
-   the true neurons' values unchanged (bitwise and): the vector loads of that block that follow (k, the readout,
-   the next step) are forwarded from that one store (scalar stores into the block would stall them) */
-static inline void BM_(bm_zero_pad)(real *restrict bmx, int64_t bmNt, int64_t bmN)
-{
-    if (bmNt >= bmN)
-        return;
-    if (bmN - bmNt <= 16 && bmN >= 16) {
-        typedef @BITS@ BM_(v16u) __attribute__((vector_size(16 * sizeof(real))));
-        const BM_(v16u) bmiota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-        const int64_t bmb = bmN - 16;
-        const BM_(v16u) bmkeep = (BM_(v16u))(bmiota < (@BITS@)(bmNt - bmb));
-        BM_(v16u) bmv;
-        memcpy(&bmv, bmx + bmb, sizeof bmv);
-        bmv &= bmkeep;
-        memcpy(bmx + bmb, &bmv, sizeof bmv);
-        return;
-    }
-    for (int64_t bm_n = bmNt; bm_n < bmN; bm_n++)
-        bmx[bm_n] = 0;
-}
-
 static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
                          int64_t bmn, real *restrict bmout)
 {
@@ -125,12 +103,6 @@ static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int
     }
 }
 #else
-static inline void BM_(bm_zero_pad)(real *restrict bmx, int64_t bmNt, int64_t bmN)
-{
-    for (int64_t bm_n = bmNt; bm_n < bmN; bm_n++)
-        bmx[bm_n] = 0;
-}
-
 static void BM_(bm_dots)(const real *restrict bmx, const real *restrict bmM, int64_t bms, int64_t bmP,
                          int64_t bmn, real *restrict bmout)
 {
