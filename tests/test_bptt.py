@@ -18,9 +18,11 @@ EPS_STEEP = 3e-5  # for the logistic surrogate, whose higher derivatives grow as
 TOL = 1e-6
 
 
-def _problem(seed=2, **kw):
+def _problem(seed=2, T=25, **kw):
+    """A small network (N=12, P=3) driven hard enough to spike and be refractory, its inputs and targets
+    (also used by test_neuron_model.py and test_derived_engine.py)."""
     rng = np.random.default_rng(seed)
-    N, P, N_in, N_out, T, B = 12, 3, 5, 3, 25, 3
+    N, P, N_in, N_out, B = 12, 3, 5, 3, 3
     net = ModeNetwork(N=N, P=P, N_in=N_in, N_out=N_out, seed=seed, **kw)
     net.params["W_in"] *= 4  # enough drive for spikes and refractory periods
     if "lam" in net.params:

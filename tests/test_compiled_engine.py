@@ -337,14 +337,20 @@ def test_two_processes_build_once(tmp_path):
     assert counts == [0, 1]  # the second waited on the lock and loaded the first's library
 
 
+def _fake_compiler(tmp_path, monkeypatch, script):
+    """A shell script standing in for the C compiler, set as $CC."""
+    fake = tmp_path / "cc"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("CC", str(fake))
+    return fake
+
+
 @pytest.mark.compiled
 def test_portable_flags_when_native_flags_fail(tmp_path, monkeypatch):
     _fresh(tmp_path, monkeypatch)
-    fake = tmp_path / "cc"
-    fake.write_text("#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -fopenmp ] && { echo 'error: no openmp' >&2; exit 1; }; "
-                    "done\nexec cc \"$@\"\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("CC", str(fake))
+    _fake_compiler(tmp_path, monkeypatch, "for a in \"$@\"; do [ \"$a\" = -fopenmp ] && "
+                                          "{ echo 'error: no openmp' >&2; exit 1; }; done\nexec cc \"$@\"")
     engine = CompiledEngine(lif("single").with_options(name="portable-test"), 2e-3)
     assert "-fopenmp" not in engine.library.flags and not engine.library.openmp
     assert len(list((tmp_path / "cache").glob("*.failed"))) == 1  # later processes skip the failing flags
@@ -358,10 +364,8 @@ def test_portable_flags_when_native_flags_fail(tmp_path, monkeypatch):
 def test_plain_c_paths_equal_the_vector_ones(tmp_path, monkeypatch):
     """Compilers without GCC/clang vector extensions or x86 intrinsics get plain C: the same numbers."""
     _fresh(tmp_path, monkeypatch)
-    fake = tmp_path / "cc"
-    fake.write_text('#!/bin/sh\nexec cc -DBM_NO_VECTOR_LANES -U__AVX2__ -U__AVX512F__ -Wno-builtin-macro-redefined '
-                    '"$@"\n')
-    fake.chmod(0o755)
+    fake = _fake_compiler(tmp_path, monkeypatch, 'exec cc -DBM_NO_VECTOR_LANES -U__AVX2__ -U__AVX512F__ '
+                                                 '-Wno-builtin-macro-redefined "$@"')
     for task, readout in (("digits", "max"), ("context", "per_step")):
         x, weights, dt = _problem(task, readout, True)
         monkeypatch.setenv("CC", str(fake))

@@ -24,21 +24,11 @@ from brianmodes import simulate as simulate_network
 from brianmodes.neurons import derive, lif, published_lif
 from brianmodes.neurons.engine import Engine
 from brianmodes.neurons.run import loss_and_grads, simulate
+from test_bptt import _problem as small_problem
 
 
 def _problem(seed=2, T=40, **kw):
-    rng = np.random.default_rng(seed)
-    N, P, N_in, N_out, B = 12, 3, 5, 3, 3
-    net = ModeNetwork(N=N, P=P, N_in=N_in, N_out=N_out, seed=seed, **kw)
-    net.params["W_in"] *= 4  # enough drive for spikes and refractory periods
-    if "lam" in net.params:
-        net.params["lam"] *= 10
-    else:
-        net.params["W"] *= 3
-    x = rng.random((T, B, N_in)) * 1.5
-    if net.readout == "max":
-        return net, x, np.array([0, 1, 2]), "cross_entropy"
-    return net, x, 0.1 * rng.normal(size=(T, B, N_out)), "mse"
+    return small_problem(seed, T, **kw)
 
 
 def test_brian2_state_updater_gives_the_coefficients_written_out_by_hand():

@@ -15,6 +15,7 @@ from brianmodes.neurons import (NeuronModel, Parameter, adaptive_lif, derive, ge
                                 tanh_rate)
 from brianmodes.neurons.engine import Engine
 from brianmodes.neurons.run import loss_and_grads, simulate
+from test_bptt import _problem
 from brianmodes.train import get_surrogate
 
 # 4-point stencil: truncation ~ EPS**4 f^(5), round-off ~ 1e-16 |L| / EPS; the step is absolute for
@@ -37,21 +38,6 @@ USER_MODEL = NeuronModel(
     parameters={"tau_m": Parameter("15 ms", per_neuron=True, trainable=True, bound="positive"),
                 "tau_s": "8 ms", "tau_d": "25 ms", "v_th": 0.8, "v_reset": Parameter(-0.2, trainable=True)},
     name="saturating-lif")
-
-
-def _problem(seed=2, T=25, **kw):
-    rng = np.random.default_rng(seed)
-    N, P, N_in, N_out, B = 12, 3, 5, 3, 3
-    net = ModeNetwork(N=N, P=P, N_in=N_in, N_out=N_out, seed=seed, **kw)
-    net.params["W_in"] *= 4
-    if "lam" in net.params:
-        net.params["lam"] *= 10
-    else:
-        net.params["W"] *= 3
-    x = rng.random((T, B, N_in)) * 1.5
-    if net.readout == "max":
-        return net, x, np.array([0, 1, 2]), "cross_entropy"
-    return net, x, 0.1 * rng.normal(size=(T, B, N_out)), "mse"
 
 
 def _initial_params(model, N, rng):
