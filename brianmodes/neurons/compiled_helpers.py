@@ -304,44 +304,22 @@ static void BM_(bm_weight_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *b
         BM_(bm_dots)(bmgrec, bmc->xi_in_T, bmN, bmP, bmN, bmgq);
         for (int64_t bmp = 0; bmp < bmP; bmp++)
             bmglam[bmp] += bmgq[bmp] * bmkt[bmp];
-#ifdef BM_VECTOR_LANES
-        for (int64_t bm_n = 0; bm_n < bmN; bm_n += 16) {  /* dL/dxi_in += g_rec (lam k), one pass */
-            const BM_(v16) bmg16 = BM_(bm_load)(bmgrec + bm_n);
-            for (int64_t bmp = 0; bmp < bmP; bmp++) {
-                BM_(v16) bmacc = BM_(bm_load)(bmgxin + bmp * bmN + bm_n) + bmg16 * (bmkt[bmp] * bmc->lam[bmp]);
-                memcpy(bmgxin + bmp * bmN + bm_n, &bmacc, sizeof bmacc);
-            }
-        }
-#else
-        for (int64_t bmp = 0; bmp < bmP; bmp++) {
-            const real bmlk = bmkt[bmp] * bmc->lam[bmp];
-            real *restrict bmrow = bmgxin + bmp * bmN;
-            for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
-                bmrow[bm_n] += bmgrec[bm_n] * bmlk;
-        }
-#endif
+        /* dL/dxi_in += g_rec[t] (k lam) and dL/dxi_out += r[t-1] (gq lam): their factors kept per step and the
+           sums made at the end of the trial (bm_deferred_grads) */
+        real *restrict bmlkt = bmw->lkall + bm_t * bmP, *restrict bmglt = bmw->glall + bm_t * bmP;
+        for (int64_t bmp = 0; bmp < bmP; bmp++)
+            bmlkt[bmp] = bmkt[bmp] * bmc->lam[bmp];
         if (bm_t > 0) {
             for (int64_t bmp = 0; bmp < bmP; bmp++)
-                bmgl[bmp] = bmgq[bmp] * bmc->lam[bmp];
+                bmgl[bmp] = bmglt[bmp] = bmgq[bmp] * bmc->lam[bmp];
 #ifdef BM_VECTOR_LANES
-            /* one pass, 16 neurons at a time in registers: dL/dxi_out += r[t-1] gl, recg = xi_out gl */
-            for (int64_t bm_n = 0; bm_n < bmN; bm_n += 16) {
-                const BM_(v16) bmr16 = BM_(bm_load)(bmrp + bm_n);
+            for (int64_t bm_n = 0; bm_n < bmN; bm_n += 16) {  /* recg = xi_out gl, 16 neurons at a time */
                 BM_(v16) bmrg = bmgl[0] * BM_(bm_load)(bmc->xi_out_T + bm_n);
-                for (int64_t bmp = 0; bmp < bmP; bmp++) {
-                    BM_(v16) bmacc = BM_(bm_load)(bmgxout + bmp * bmN + bm_n) + bmr16 * bmgl[bmp];
-                    memcpy(bmgxout + bmp * bmN + bm_n, &bmacc, sizeof bmacc);
-                    if (bmp)
-                        bmrg += bmgl[bmp] * BM_(bm_load)(bmc->xi_out_T + bmp * bmN + bm_n);
-                }
+                for (int64_t bmp = 1; bmp < bmP; bmp++)
+                    bmrg += bmgl[bmp] * BM_(bm_load)(bmc->xi_out_T + bmp * bmN + bm_n);
                 memcpy(bmrecg + bm_n, &bmrg, sizeof bmrg);
             }
 #else
-            for (int64_t bmp = 0; bmp < bmP; bmp++) {
-                real *restrict bmrow = bmgxout + bmp * bmN;
-                for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
-                    bmrow[bm_n] += bmrp[bm_n] * bmgl[bmp];
-            }
             for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
                 bmrecg[bm_n] = bmgl[0] * bmc->xi_out_T[bm_n];
             for (int64_t bmp = 1; bmp < bmP; bmp++) {
@@ -365,17 +343,84 @@ static void BM_(bm_weight_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *b
             }
         }
     }
-    if (bmc->per_step) {
-        const real *restrict bmg = bmc->gy + (bm_t * bmc->B + bm_b) * bmK;
-        for (int64_t bmk = 0; bmk < bmK; bmk++) {
-            const real bmgk = bmg[bmk];
-            if (bmgk == 0)
-                continue;
-            real *restrict bmrow = bmgWout + bmk * bmN;
-            for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
-                bmrow[bm_n] += bmgk * bmrt[bm_n];
+    (void)bmrt; (void)bmgxin; (void)bmgxout; (void)bmgWout; (void)bmK;  /* W_out: bm_deferred_grads */
+}
+
+/* rows[j] += sum over i = n-1 .. 0 (descending: the adjoint's order) of X[i] c[i][j] for j < R, 16 neurons of 4
+   rows in registers at a time (row stride N, X's stride xs, c's stride cs); skip0: terms with c = 0 left out */
+static void BM_(bm_accumulate)(real *restrict bmrows, int64_t bmR, const real *restrict bmc, int64_t bmcs,
+                               const real *restrict bmX, int64_t bmxs, int64_t bmn, int bmskip0, int64_t bmN)
+{
+    for (int64_t bmr0 = 0; bmr0 < bmR; bmr0 += 4) {
+        const int64_t bmnr = bmR - bmr0 < 4 ? bmR - bmr0 : 4;
+#ifdef BM_VECTOR_LANES
+/* NR rows of NB blocks of 16 neurons (constants): NR * NB independent sums in registers, since each is a chain of
+   additions over the steps */
+#define BM_ACCUMULATE(NR, NB)                                                                                \
+        {                                                                                                  \
+            BM_(v16) bma[NR][NB];                                                                          \
+            for (int bmj = 0; bmj < NR; bmj++)                                                             \
+                for (int bmk = 0; bmk < NB; bmk++)                                                         \
+                    bma[bmj][bmk] = BM_(bm_load)(bmrows + (bmr0 + bmj) * bmN + bm_n + 16 * bmk);           \
+            for (int64_t bmi = bmn - 1; bmi >= 0; bmi--) {                                                 \
+                BM_(v16) bmx[NB];                                                                          \
+                for (int bmk = 0; bmk < NB; bmk++)                                                         \
+                    bmx[bmk] = BM_(bm_load)(bmX + bmi * bmxs + bm_n + 16 * bmk);                           \
+                const real *restrict bmci = bmc + bmi * bmcs + bmr0;                                       \
+                for (int bmj = 0; bmj < NR; bmj++)                                                         \
+                    if (!bmskip0 || bmci[bmj] != 0)                                                        \
+                        for (int bmk = 0; bmk < NB; bmk++)                                                 \
+                            bma[bmj][bmk] += bmx[bmk] * bmci[bmj];                                         \
+            }                                                                                              \
+            for (int bmj = 0; bmj < NR; bmj++)                                                             \
+                for (int bmk = 0; bmk < NB; bmk++)                                                         \
+                    memcpy(bmrows + (bmr0 + bmj) * bmN + bm_n + 16 * bmk, &bma[bmj][bmk], sizeof(BM_(v16))); \
         }
+#define BM_ACCUMULATE_ROWS(NB)                                                                               \
+        switch (bmnr) {                                                                                    \
+        case 1: BM_ACCUMULATE(1, NB) break;                                                                \
+        case 2: BM_ACCUMULATE(2, NB) break;                                                                \
+        case 3: BM_ACCUMULATE(3, NB) break;                                                                \
+        default: BM_ACCUMULATE(4, NB) break;                                                               \
+        }
+        for (int64_t bm_n = 0; bm_n < bmN;) {
+            const int64_t bmnb = (bmN - bm_n) / 16 < 4 ? (bmN - bm_n) / 16 : 4;
+            switch (bmnb) {
+            case 1: BM_ACCUMULATE_ROWS(1) break;
+            case 2: BM_ACCUMULATE_ROWS(2) break;
+            case 3: BM_ACCUMULATE_ROWS(3) break;
+            default: BM_ACCUMULATE_ROWS(4) break;
+            }
+            bm_n += 16 * bmnb;
+        }
+#undef BM_ACCUMULATE_ROWS
+#undef BM_ACCUMULATE
+#else
+        for (int64_t bmj = 0; bmj < bmnr; bmj++)
+            for (int64_t bmi = bmn - 1; bmi >= 0; bmi--) {
+                const real bmcij = bmc[bmi * bmcs + bmr0 + bmj];
+                real *restrict bmrow = bmrows + (bmr0 + bmj) * bmN;
+                if (!bmskip0 || bmcij != 0)
+                    for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+                        bmrow[bm_n] += bmX[bmi * bmxs + bm_n] * bmcij;
+            }
+#endif
     }
+}
+
+/* after a trial's adjoint steps: dL/dxi_in, dL/dxi_out and the per-step readout's dL/dW_out from the factors and
+   rows kept per step (g_rec, k lam, gq lam; r from the tape: rt, its stride rs), each in the order of the steps */
+static void BM_(bm_deferred_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b,
+                                   const real *restrict bmrt, int64_t bmrs)
+{
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmP = bmc->P, bmK = bmc->K, bmT = bmc->T;
+    real *restrict bmgWout = bmw->acc, *restrict bmgxin = bmgWout + bmK * bmN, *restrict bmgxout = bmgxin + bmP * bmN;
+    if (bmc->modes && bmP > 0) {
+        BM_(bm_accumulate)(bmgxin, bmP, bmw->lkall, bmP, bmw->grecall, bmN, bmT, 0, bmN);
+        BM_(bm_accumulate)(bmgxout, bmP, bmw->glall + bmP, bmP, bmrt, bmrs, bmT - 1, 0, bmN);
+    }
+    if (bmc->per_step)
+        BM_(bm_accumulate)(bmgWout, bmK, bmc->gy + bm_b * bmK, bmc->B * bmK, bmrt, bmrs, bmT, 1, bmN);
 }
 
 /* end of a trial's adjoint: the max readout's dL/dW_out, and the trial's sums added to its slot's (double) */

@@ -320,6 +320,7 @@ def backward_function(layout, ctype):
                  "const real *bm_trp = bm_t ? bm_tr - bmnr * bmN : bmw->zr;",
                  "const uint8_t *bm_tup = bm_t ? bm_tu - bmnu * bmN : bmw->zu;",
                  "(void)bm_trp; (void)bm_tup;",
+                 "bmw->grec = bmw->grecall + bm_t * bmN;  /* each step's g_rec kept (bm_deferred_grads) */",
                  "BM_(bm_direct)(bmc, bmw, bm_b, bm_t);"], 2),
         "        {",
         _indent(inner, 3),
@@ -328,6 +329,7 @@ def backward_function(layout, ctype):
         f"        BM_(bm_weight_grads)(bmc, bmw, bm_b, bm_t, bm_tr + {act_slot} * bmN, "
         f"bm_trp + {act_slot} * bmN, bmtape_k + bm_t * bmP);",
         "    }",
+        f"    BM_(bm_deferred_grads)(bmc, bmw, bm_b, bmtape_r + {act_slot} * bmN, bmnr * bmN);",
         "    BM_(bm_trial_grads)(bmc, bmw, bm_b);",
         "}"])
 

@@ -168,6 +168,7 @@ struct BM_(work) {
     int64_t bits_b;  /* the trial whose bits are in tmask (bm_unit_bits), else -1 */
     int64_t *aoff, cur;  /* the active inputs of the group's trials: slot g*T + t starts at aoff[slot] */
     real *ginall, *evv, *ones;  /* the trial's dL/dI_in per step; its events sorted by input (the W_in gradient) */
+    real *grecall, *lkall, *glall;  /* the trial's g_rec, k lam and gq lam per step (bm_deferred_grads) */
     int32_t *evt, *tl32, *unit;  /* tl32: one input's active steps; unit: the group's trials whose inputs are 0/1 */
     int64_t *evs;
     uint64_t *tmask;  /* (NI, W) bits: the steps where each input was active (W = ceil(T / 64) words) */
@@ -202,12 +203,13 @@ static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, in
     const int64_t bmN = bmc->N & ~(int64_t)15, bmP = bmc->P, bmsteps = bmc->tape_mode == 1 ? bmc->T : 1;
     real **bmreals[] = {&bmw->st, &bmw->gst, &bmw->drive, &bmw->rec, &bmw->direct, &bmw->gin, &bmw->grec,
                         &bmw->recg, &bmw->ga, &bmw->zero, &bmw->sg, &bmw->lk, &bmw->gq, &bmw->zr, &bmw->tr,
-                        &bmw->tk, &bmw->acc, &bmw->kn};
+                        &bmw->tk, &bmw->acc, &bmw->kn, &bmw->grecall, &bmw->lkall, &bmw->glall};
     const size_t bmcount[] = {@NS@ * bmN, @NS@ * bmN, bmN, bmN, bmN, bmN, bmN, bmN, bmN, bmN, (@NSG@ + 1) * bmN,
                               bmP + 1, bmP + 1, (bmc->nr + 1) * bmN, bmsteps * (bmc->nr + 1) * bmN,
-                              bmsteps * (bmP + 1), bmc->L64 + 1, bmP + bmc->K + 1};
+                              bmsteps * (bmP + 1), bmc->L64 + 1, bmP + bmc->K + 1, bmc->T * bmN + 1,
+                              bmc->T * bmP + 1, bmc->T * bmP + 1};
     size_t bmtotal = 0;
-    for (int bmi = 0; bmi < 18; bmi++)
+    for (int bmi = 0; bmi < 21; bmi++)
         bmtotal += BM_(bm_round64)(sizeof(real) * bmcount[bmi]);
     bmtotal += 2 * BM_(bm_round64)(bmsteps * (bmc->nu + 1) * bmN) + BM_(bm_round64)(4 * bmN) * 2;
     const int64_t bmslots = bmc->G * bmc->T, bmcap = bmslots * bmc->NI + 17;  /* 16 of slack (bm_emit16) */
@@ -229,7 +231,7 @@ static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, in
     if (!bmmem)
         return NULL;
     char *bmp = (char *)(((uintptr_t)bmmem + 63) & ~(uintptr_t)63);
-    for (int bmi = 0; bmi < 18; bmi++) {
+    for (int bmi = 0; bmi < 21; bmi++) {
         *bmreals[bmi] = (real *)bmp;
         bmp += BM_(bm_round64)(sizeof(real) * bmcount[bmi]);
     }
@@ -304,7 +306,12 @@ static void BM_(bm_prescan)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, i
     int64_t bmoff = 0;
     for (int64_t bmg = 0; bmg < bmg1; bmg++)
         bmw->unit[bmg] = 1;
-    for (int64_t bm_t = 0; bm_t < bmc->T; bm_t++)
+    /* the group's rows of step t + 4 asked for ahead (one step's rows are apart from the next's: B rows) */
+    const int64_t bmesz = bmc->x_u8 ? 1 : (int64_t)sizeof(real), bmspan = bmg1 * bmc->NI * bmesz;
+    for (int64_t bm_t = 0; bm_t < bmc->T; bm_t++) {
+        const char *bmahead = (const char *)bmc->x + ((bm_t + 4) * bmc->B + bmb0) * bmc->NI * bmesz;
+        for (int64_t bmo = 0; bm_t + 4 < bmc->T && bmo < bmspan && bmo < 1024; bmo += 64)
+            __builtin_prefetch(bmahead + bmo);  /* (an address only: nothing is read beyond the inputs) */
         for (int64_t bmg = 0; bmg < bmg1; bmg++) {
             const int64_t bmslot = bmg * bmc->T + bm_t;
             const int64_t bmrow = (bm_t * bmc->B + bmb0 + bmg) * bmc->NI;
@@ -324,6 +331,7 @@ static void BM_(bm_prescan)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, i
             bmw->an[bmslot] = (int32_t)bmna;
             bmoff += bmna;
         }
+    }
 }
 
 @FORWARD_PLAIN@
