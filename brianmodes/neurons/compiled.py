@@ -44,7 +44,8 @@ from ..train.losses import get_loss
 from ..train.surrogates import FastSigmoid, Sigmoid, Triangle, get_surrogate
 from .adjoint_pass import _parameter_gradients
 from .compiled_build import load_library
-from .compiled_arrays import EXTRA_INTEGERS, EXTRA_POINTERS, _cut, _padded, _seed_scale, aligned_empty, slot_count
+from .compiled_arrays import (EXTRA_INTEGERS, EXTRA_POINTERS, _cut, _error_scale, _padded, _seed_scale, aligned_empty,
+                              slot_count)
 from .compiled_kernel import generate_source
 from .compiled_layout import (INTEGERS, POINTERS, SEED_ERROR, SEED_GIVEN, SEED_SOFTMAX, SURROGATE_KINDS,
                               TAPE_GLOBAL, TAPE_LOCAL, TAPE_NONE)
@@ -441,7 +442,8 @@ class CompiledEngine:
         sur = self._surrogate(surrogate)
         self._call(a, dims, do_fwd=True, do_bwd=True, tape_mode=TAPE_LOCAL, seed=seed, surrogate=sur)
         task_loss, gy = fn(a["y"], targets, mask)
-        scale = _seed_scale(np.asarray(gy, np.float64), a["gy"].astype(np.float64), w["dtype"])
+        scale = _error_scale(fn, task_loss, a["y"].shape, mask) if seed == SEED_ERROR else \
+            _seed_scale(np.asarray(gy, np.float64), a["gy"].astype(np.float64), w["dtype"])
         if scale is None:  # numpy's gradient is not a multiple of the seed: the backward pass with it
             b = {k: v for k, v in a.items() if k not in ("g64", "gr", "target", "tmask", "labels")}
             b["gy"] = np.ascontiguousarray(gy, dtype=w["dtype"])

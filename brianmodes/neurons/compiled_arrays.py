@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..train import losses as _losses
+
 MAX_SLOTS = 8  # trials are split into at most this many slots of consecutive trials (never by thread count)
 SLOT_BYTES = 256 << 20  # fewer slots (but at least 2) when their gradient rows would take more memory
 #: Arguments of ``bm_run`` after those of ``compiled_layout``: the slot count, the sums over the slots.
@@ -58,6 +60,23 @@ def _padded(a, Np, rows=None):
 
 def _cut(a, dims):
     return None if a is None else np.ascontiguousarray(a[:, :dims["N"]])
+
+
+def _error_scale(fn, loss, shape, mask):
+    """``c`` with ``dL/dy == c * mask * (y - target)`` (the loop's seed) for the per-step losses, from their definitions.
+
+    Examples
+    --------
+    >>> from brianmodes.train import losses
+    >>> _error_scale(losses.root_sse, 4.0, (2, 3, 1), None), _error_scale(losses.mse, 1.0, (2, 3, 1), None)
+    (0.25, 0.3333333333333333)
+    """
+    if fn is _losses.sse:
+        return 1.0
+    if fn is _losses.root_sse:
+        return 0.0 if loss == 0.0 else 1.0 / loss
+    n = float(np.prod(shape)) if mask is None else float(np.sum(np.broadcast_to(mask, shape)))
+    return 2.0 / max(n, 1.0)  # mse
 
 
 def _seed_scale(gy, seed, dtype):

@@ -64,13 +64,29 @@ class Adam:
         bias1, bias2 = 1 - b1 ** self.t, 1 - b2 ** self.t
         step_size = self.lr / bias1
         for name, g in grads.items():
-            m = self.m.setdefault(name, np.zeros_like(params[name]))
-            v = self.v.setdefault(name, np.zeros_like(params[name]))
+            p = params[name]
+            m = self.m.setdefault(name, np.zeros_like(p))
+            v = self.v.setdefault(name, np.zeros_like(p))
+            g = np.asarray(g)
+            if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
+                raise BrianModesError(f"Adam: gradient {name!r} has shape {g.shape}, the parameter {p.shape} "
+                                      f"(moments {m.shape})")
+            # the update p -= lr/bias1 * m / (sqrt(v / bias2) + eps) in place, in two scratch arrays: the same
+            # operations in the same order as the plain expressions (bitwise the same), without their temporaries
+            work = np.empty(p.shape, np.result_type(g, m))
+            denom = np.empty_like(v)
             m *= b1
-            m += (1 - b1) * g
+            m += np.multiply(g, 1 - b1, out=work)
             v *= b2
-            v += (1 - b2) * g * g
-            params[name] -= step_size * m / (np.sqrt(v / bias2) + self.eps)
+            np.multiply(g, 1 - b2, out=work)
+            work *= g
+            v += work
+            np.divide(v, bias2, out=denom)
+            np.sqrt(denom, out=denom)
+            denom += self.eps
+            np.multiply(m, step_size, out=work)
+            work /= denom
+            p -= work
 
     def state_arrays(self):
         """Moments as a flat dict of arrays (for checkpoints)."""
