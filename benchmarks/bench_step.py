@@ -1,7 +1,8 @@
 """Time one training step (forward + backward + clipping + Adam) at the paper's settings, on both engines.
 
 Prints markdown tables of medians over repeated runs:
-1. MNIST (N=100, P=3, B=256, T=50, 784 inputs) and context (N=100, P=3, B=100, T=500): the
+1. MNIST (N=100, P=3, B=256, T=50, 784 spike inputs as bool, as the image tasks give them) and
+   context (N=100, P=3, B=100, T=500, 4 analog float32 inputs): the
    numpy engine, the compiled engine and the two dense input-projection matrix products
    (W_in·x forward and the W_in gradient, what a dense implementation cannot avoid) timed in
    turn within each repeat; against the authors' PyTorch implementation on these 2-core
@@ -72,9 +73,10 @@ def training_step(net, x, targets, loss, optimizer, engine):
 
 
 def mnist_case(rng, N=100, P=3, B=256, T=50):
+    """MNIST-sized spike inputs as the image tasks give them: bool (see ``tasks.bernoulli_spikes``)."""
     net = ModeNetwork(N=N, P=P, N_in=784, N_out=10, seed=0)
     pixels = rng.random((B, 784)) * (rng.random((B, 784)) < 0.19)  # MNIST-like sparsity
-    x = (rng.random((T, B, 784)) < pixels).astype(np.float32)
+    x = rng.random((T, B, 784)) < pixels
     return net, x, rng.integers(0, 10, B), "cross_entropy"
 
 
@@ -102,7 +104,7 @@ def main():
         net = net.with_config(discretization=form)
         T, B, N_in = x.shape
         W_in = net.W_in.astype(np.float32)
-        x2 = x.reshape(T * B, N_in)
+        x2 = x.reshape(T * B, N_in).astype(np.float32)  # a dense implementation's products take numbers
         g = rng.normal(size=(T * B, net.N)).astype(np.float32)
         steps = [training_step(net.copy(), x, targets, loss, Adam(), engine) for engine in ("numpy", "compiled")]
         numpy_s, compiled_s, gemms = interleaved_medians(steps + [lambda: (x2 @ W_in.T, g.T @ x2)], args.repeats)

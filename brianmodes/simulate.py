@@ -59,11 +59,12 @@ def check_inputs(net, inputs, dtype=np.float32):
         raise BrianModesError(f"inputs must hold at least one step and one trial; got shape {x.shape}")
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
         raise BrianModesError(f"inputs must be real numbers, got dtype {x.dtype}")
+    integral = x.dtype.kind in "biu"  # bool spikes, counts: finite as floats too
     x = np.ascontiguousarray(x, dtype=dtype)
     flat = x.reshape(-1)
     # one BLAS dot product is finite iff every entry is (barring overflow, which the exact
     # check then clears): ~3x cheaper than isfinite() on a (50, 256, 784) batch
-    if not np.isfinite(np.dot(flat, flat)) and not np.all(np.isfinite(x)):
+    if not integral and not np.isfinite(np.dot(flat, flat)) and not np.all(np.isfinite(x)):
         raise BrianModesError("inputs contain NaN or infinite values")
     return x
 

@@ -14,7 +14,7 @@ def test_bernoulli_rate_coding_matches_probabilities():
     rng = np.random.default_rng(0)
     p = np.array([[0.0, 0.1, 0.5, 0.9, 1.0]], np.float32)
     spikes = bernoulli_spikes(np.repeat(p, 200, axis=0), 500, rng)
-    assert spikes.dtype == np.float32 and set(np.unique(spikes)) <= {0.0, 1.0}
+    assert spikes.dtype == np.bool_  # 0/1 spikes in a quarter of float32's memory
     rates = spikes.mean(axis=(0, 1))
     np.testing.assert_allclose(rates, p[0], atol=0.005)
     assert rates[0] == 0.0 and rates[-1] == 1.0

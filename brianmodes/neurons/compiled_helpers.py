@@ -423,6 +423,27 @@ static void BM_(bm_deferred_grads)(const struct BM_(ctx) *bmc, struct BM_(work) 
         BM_(bm_accumulate)(bmgWout, bmK, bmc->gy + bm_b * bmK, bmc->B * bmK, bmrt, bmrs, bmT, 1, bmN);
 }
 
+/* few inputs (NI <= BM_FEW_INPUTS: their rows of dL/dW_in^T stay in L1): each step's x_t,i g_t added to the slot's
+   row of every active input i (bm_prescan's lists) during the adjoint steps, instead of once per trial */
+#define BM_FEW_INPUTS 32
+static void BM_(bm_scatter_grad)(const int32_t *restrict bmidx, const real *restrict bmval, int64_t bmcount,
+                                 const real *restrict bmg, real *restrict bmGT, int64_t bmN)
+{
+    for (int64_t bma = 0; bma < bmcount; bma++) {
+        real *restrict bmrow = bmGT + (int64_t)bmidx[bma] * bmN;
+        const real bmv = bmval[bma];
+#ifdef BM_VECTOR_LANES
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n += 16) {  /* whole vectors: no prologue or tail per row */
+            const BM_(v16) bmsum = BM_(bm_load)(bmrow + bm_n) + bmv * BM_(bm_load)(bmg + bm_n);
+            memcpy(bmrow + bm_n, &bmsum, sizeof bmsum);
+        }
+#else
+        for (int64_t bm_n = 0; bm_n < bmN; bm_n++)
+            bmrow[bm_n] += bmv * bmg[bm_n];
+#endif
+    }
+}
+
 /* end of a trial's adjoint: the max readout's dL/dW_out, and the trial's sums added to its slot's (double) */
 static void BM_(bm_trial_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b)
 {
@@ -437,6 +458,7 @@ static void BM_(bm_trial_grads)(const struct BM_(ctx) *bmc, struct BM_(work) *bm
     }
     for (int64_t bmi = 0; bmi < bmc->L64; bmi++)
         bmsum[bmi] += (double)bmacc[bmi];
-    BM_(bm_project_grad)(bmc, bmw, bmw->gr, bm_b);
+    if (bmc->NI > BM_FEW_INPUTS)
+        BM_(bm_project_grad)(bmc, bmw, bmw->gr, bm_b);
 }
 """

@@ -326,6 +326,11 @@ def backward_function(layout, ctype):
         _indent(inner, 3),
         _indent(_adjoint_loops(layout, printer, ctype, body), 3),
         "        }",
+        "        if (bmNI <= BM_FEW_INPUTS) {",
+        "            const int64_t bm_slot = bmw->cur * bmT + bm_t;",
+        "            BM_(bm_scatter_grad)(bmw->ai + bmw->aoff[bm_slot], bmw->av + bmw->aoff[bm_slot], bmw->an[bm_slot], "
+        "bmw->ginall + bm_t * bmN, bmw->gr, bmN);",
+        "        }",
         f"        BM_(bm_weight_grads)(bmc, bmw, bm_b, bm_t, bm_tr + {act_slot} * bmN, "
         f"bm_trp + {act_slot} * bmN, bmtape_k + bm_t * bmP);",
         "    }",

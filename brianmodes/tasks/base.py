@@ -15,7 +15,8 @@ class Batch:
 
     Attributes
     ----------
-    inputs : ndarray (T, B, N_in), float32
+    inputs : ndarray (T, B, N_in)
+        float32 values (analog inputs), or bool spikes (the image tasks: 0/1 in a quarter of the memory).
     targets : ndarray
         Labels ``(B,)`` (classification) or targets ``(T, B, N_out)``.
     mask : ndarray or None
@@ -168,17 +169,27 @@ def bernoulli_spikes(probabilities, n_steps, rng, out=None):
         Firing probability per step of each input (pixel intensity in [0, 1]).
     n_steps : int
     rng : numpy Generator
-    out : ndarray (n_steps, B, K) float32, optional
+    out : ndarray (n_steps, B, K), optional
+        Where to write the spikes (bool, or a number type for 0/1 values).
 
     Returns
     -------
-    ndarray (n_steps, B, K), float32 of 0/1
-        Probabilities are resolved to 1/65536 (16-bit uniform draws: about
-        twice as fast as float draws).
+    ndarray (n_steps, B, K), bool
+        True where an input spikes. Probabilities are resolved to 1/65536
+        (16-bit uniform draws: about twice as fast as float draws). Bool
+        takes a quarter of float32's memory, and every engine reads it as
+        0/1 (the compiled loop scans it as bytes); ``.astype(np.float32)``
+        gives the values.
+
+    Examples
+    --------
+    >>> spikes = bernoulli_spikes(np.array([[0.0, 1.0]]), 3, np.random.default_rng(0))
+    >>> spikes.dtype, spikes[:, 0, :].tolist()
+    (dtype('bool'), [[False, True], [False, True], [False, True]])
     """
     thresholds = np.round(np.clip(probabilities, 0.0, 1.0) * 65536.0)
     draws = rng.integers(0, 65536, size=(n_steps,) + probabilities.shape, dtype=np.uint16)
     if out is None:
-        out = np.empty(draws.shape, np.float32)
+        out = np.empty(draws.shape, np.bool_)
     # compare in 32-bit so that probability 1 (threshold 65536) always spikes
     return np.less(draws, thresholds.astype(np.uint32), out=out)

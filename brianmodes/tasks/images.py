@@ -63,7 +63,7 @@ class RateCodedImages(Task):
         n = self.n_test_trials(n_trials)
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            inputs = np.empty((self.n_steps, stop - start, self.n_in), np.float32)
+            inputs = np.empty((self.n_steps, stop - start, self.n_in), np.bool_)
             for j, i in enumerate(range(start, stop)):
                 bernoulli_spikes(self.test_images[i:i + 1], self.n_steps, np.random.default_rng([seed, i]),
                                  out=inputs[:, j:j + 1])
