@@ -16,7 +16,7 @@ import numpy as np
 
 from brianmodes.tasks import make_task
 from brianmodes.train import brian2_forward
-from brianmodes.train.trainer import Trainer
+from brianmodes.train import Trainer
 
 FORWARD_SECONDS = []
 

@@ -27,7 +27,7 @@ import numpy as np
 from brianmodes import load, save
 from brianmodes.brian import evaluate_brian2
 from brianmodes.tasks import make_task
-from brianmodes.train.trainer import Trainer
+from brianmodes.train import Trainer
 
 
 def fine_task():

@@ -13,7 +13,7 @@ import argparse
 import time
 
 from brianmodes.tasks import make_task
-from brianmodes.train.trainer import Trainer
+from brianmodes.train import Trainer
 
 
 def main():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from brianmodes import load, save
 from brianmodes.tasks import make_task
-from brianmodes.train.trainer import Trainer
+from brianmodes.train import Trainer
 
 PUBLISHED_N100 = {1: 96.2, 3: 96.0, 10: 95.3, 30: 94.9, 100: 95.2, 200: 94.8}
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"

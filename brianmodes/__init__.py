@@ -6,14 +6,19 @@ from .network import ModeNetwork
 from .simulate import SimulationResult, simulate
 
 __version__ = "0.1.0"
-__all__ = ["BrianModesError", "ModeNetwork", "NeuronModel", "Parameter", "SimulationResult", "available_models",
-           "load", "save", "simulate"]
+__all__ = ["BrianModesError", "ModeNetwork", "NeuronModel", "Parameter", "SimulationResult", "Trainer",
+           "available_models", "load", "save", "simulate"]
 
 
 def __getattr__(name):
-    """``brianmodes.NeuronModel`` and ``brianmodes.Parameter``, imported on first use (sympy is heavy)."""
+    """``brianmodes.NeuronModel``, ``brianmodes.Parameter`` (sympy is heavy) and ``brianmodes.Trainer``, imported
+    on first use."""
     if name in ("NeuronModel", "Parameter"):
         from . import neurons
 
         return getattr(neurons, name)
+    if name == "Trainer":
+        from .train import Trainer
+
+        return Trainer
     raise AttributeError(f"module 'brianmodes' has no attribute {name!r}")

@@ -20,14 +20,13 @@ accepts Brian2 quantities (``2*ms``) and strings (``"2 ms"``).
 from __future__ import annotations
 
 import math
-import numbers
-import re
 
 import numpy as np
 
+from .checks import as_seconds, choice, positive_int  # noqa: F401 - as_seconds: public name (brianmodes.network)
 from .errors import BrianModesError
 from .network_neuron import (DEFAULT_CONSTANTS, DISCRETIZATIONS, FILTERS, NEURONS,  # noqa: F401 - public names
-                             REFRACTORY_TIMINGS, TIME_CONSTANTS, NetworkNeuron, choice)
+                             REFRACTORY_TIMINGS, TIME_CONSTANTS, NetworkNeuron)
 
 #: Recurrent parametrizations: low-rank modes (the method) or a dense N x N
 #: matrix (the full-rank baseline of the paper).
@@ -36,59 +35,6 @@ PARAMETRIZATIONS = ("modes", "full")
 READOUTS = ("max", "per_step")
 #: The weight arrays of each parametrization (trained neuron parameters come after them).
 WEIGHTS = {"modes": ("W_in", "xi_in", "lam", "xi_out", "W_out"), "full": ("W_in", "W", "W_out")}
-
-_UNIT_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-
-
-def as_seconds(value, name="time"):
-    """Convert a time given as seconds, a Brian2 quantity or a string.
-
-    Parameters
-    ----------
-    value : float, brian2 Quantity or str
-        Plain numbers are seconds. Strings are a number and a unit among
-        ``s, ms, us, ns`` (``"2 ms"``, ``"0.5ms"``).
-    name : str
-        Used in the error message.
-
-    Returns
-    -------
-    float
-        The time in seconds.
-
-    Examples
-    --------
-    >>> as_seconds("2 ms")
-    0.002
-    >>> as_seconds(0.01)
-    0.01
-    """
-    if isinstance(value, str):
-        match = re.fullmatch(r"\s*([-+0-9.eE]+)\s*([a-zµ]*)\s*", value)
-        if not match or match.group(2) not in _UNIT_SECONDS or not match.group(1):
-            raise BrianModesError(
-                f"{name}: cannot read {value!r} as a time; write e.g. '2 ms' or '0.002'"
-            )
-        try:
-            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        except ValueError:
-            raise BrianModesError(f"{name}: cannot read {value!r} as a time") from None
-    if hasattr(value, "dim"):  # a Brian2 quantity: check it is a time
-        from brian2 import second  # imported only when the user already uses Brian2
-
-        if value.dim != second.dim:
-            raise BrianModesError(f"{name} must be a time, got {value!r}")
-        return float(value / second)
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
-    raise BrianModesError(f"{name} must be a number of seconds, a Brian2 time or a string like '2 ms', got {value!r}")
-
-
-def _positive_int(value, name, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise BrianModesError(f"{name} ({what}) must be a positive integer, got {value!r}")
-    return int(value)
-
 
 def param_shapes(N, P, N_in, N_out, parametrization="modes"):
     """Shapes of the trainable arrays of a network.
@@ -197,10 +143,10 @@ class ModeNetwork:
     def __init__(self, N, P, N_in, N_out, *, parametrization="modes", neuron="lif",
                  filter=None, readout="max", discretization=None, refractory_timing=None,
                  params=None, seed=None, metadata=None, **constants):
-        self.N = _positive_int(N, "N", "the number of neurons")
-        self.P = _positive_int(P, "P", "the number of modes")
-        self.N_in = _positive_int(N_in, "N_in", "the number of inputs")
-        self.N_out = _positive_int(N_out, "N_out", "the number of outputs")
+        self.N = positive_int(N, "N (the number of neurons)")
+        self.P = positive_int(P, "P (the number of modes)")
+        self.N_in = positive_int(N_in, "N_in (the number of inputs)")
+        self.N_out = positive_int(N_out, "N_out (the number of outputs)")
         self.parametrization = choice(parametrization, "parametrization", PARAMETRIZATIONS)
         self.readout = choice(readout, "readout", READOUTS)
         self._neuron = NetworkNeuron(neuron, filter, discretization, refractory_timing, constants, params)

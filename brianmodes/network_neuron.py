@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from .checks import choice, fail, real
 from .errors import BrianModesError
 
 #: Built-in neuron models by name (:func:`brianmodes.neurons.network_model`).
@@ -43,22 +44,6 @@ DEFAULT_CONSTANTS = {"dt": 2e-3, "tau_s": 10e-3, "tau_m": 20e-3, "tau_d": 30e-3,
 TIME_CONSTANTS = ("dt", "tau_s", "tau_m", "tau_d", "tau_r", "t_ref")
 #: The settings of a network built by name, in the order of its configuration.
 SETTINGS = ("neuron", "filter", "discretization", "refractory_timing")
-
-
-def choice(value, name, options, aliases=None):
-    """``value`` if it is one of ``options`` (after ``aliases``), else a clear error."""
-    value = (aliases or {}).get(value, value)
-    if value not in options:
-        raise BrianModesError(f"{name} must be one of {', '.join(options)}; got {value!r}")
-    return value
-
-
-def _real_number(value, name):
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise BrianModesError(f"{name} must be a number, got {value!r}")
-    return float(value)
 
 
 def _check_constants(c):
@@ -108,7 +93,7 @@ class NetworkNeuron:
     """
 
     def __init__(self, neuron, filter, discretization, refractory_timing, constants, params=None):
-        from .network import as_seconds
+        from .checks import as_seconds
 
         unknown = set(constants) - set(DEFAULT_CONSTANTS)
         if unknown:
@@ -131,7 +116,7 @@ class NetworkNeuron:
             self._model = neuron if not isinstance(neuron, dict) else self._from_description(neuron, params)
             return
         if not isinstance(neuron, str) or neuron not in NEURONS:
-            raise BrianModesError(f"neuron must be one of {', '.join(NEURONS)} or a NeuronModel; got {neuron!r}")
+            fail("neuron", f"one of {', '.join(NEURONS)} or a NeuronModel", neuron)
         if neuron == "published_lif":
             if discretization not in (None, "published"):
                 raise BrianModesError("neuron='published_lif' is the published discretization; "
@@ -144,7 +129,7 @@ class NetworkNeuron:
         merged = {**DEFAULT_CONSTANTS, **constants}
         for name in TIME_CONSTANTS:
             merged[name] = as_seconds(merged[name], name)
-        merged["v_th"] = _real_number(merged["v_th"], "v_th")
+        merged["v_th"] = real(merged["v_th"], "v_th")
         _check_constants(merged)
         self.dt = merged.pop("dt")
         self.constants = merged

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .errors import BrianModesError
+from .checks import choice
 from .io import load, save
 from .tasks import make_task
 from .train.trainer import Trainer
@@ -170,8 +170,7 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
                        plot_outputs_by_condition, plot_pruning)
     from .simulate import simulate
 
-    if scale not in SCALES:
-        raise BrianModesError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    choice(scale, "scale", SCALES)
     s = SCALES[scale]
     out = Path(out or f"reports/reproduce-{scale}")
     models, figures = out / "models", out / "figures"

@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import choice, integer, number, positive_int
 from .errors import BrianModesError
 from .threads import blas_limit, blas_threads
 
@@ -128,22 +129,17 @@ class RunConfig:
         from .network import PARAMETRIZATIONS
         from .tasks import TASKS
 
-        if self.task not in TASKS:
-            raise BrianModesError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        choice(self.task, "task", tuple(TASKS))
         for name in ("N", "P"):
-            _check_int(name, getattr(self, name), minimum=1)
-        if self.parametrization not in PARAMETRIZATIONS:
-            raise BrianModesError(f"parametrization must be one of {', '.join(PARAMETRIZATIONS)}, "
-                                  f"got {self.parametrization!r}")
-        _check_int("seed", self.seed, minimum=0)
+            positive_int(getattr(self, name), name)
+        choice(self.parametrization, "parametrization", PARAMETRIZATIONS)
+        integer(self.seed, "seed", 0)
         if self.batches is None:
             object.__setattr__(self, "batches", TASKS[self.task].default_batches)
-        _check_int("batches", self.batches, minimum=1)
+        integer(self.batches, "batches", 1)
         for name in ("batch_size", "eval_trials", "brian2_trials"):
-            if getattr(self, name) is not None:
-                _check_int(name, getattr(self, name), minimum=1)
-        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0:
-            raise BrianModesError(f"lr must be a positive number, got {self.lr!r}")
+            positive_int(getattr(self, name), name, none=True)
+        number(self.lr, "lr", positive=True)
         if not isinstance(self.brian2, bool):
             raise BrianModesError(f"brian2 must be true or false, got {self.brian2!r}")
         self._check_task_options()
@@ -209,12 +205,6 @@ class RunConfig:
         if self.task == "mnist":
             words += ["--data-dir", "DIR"]
         return " ".join(words)
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise BrianModesError(f"{name} must be {kind}, got {value!r}")
 
 
 #: Keys of a configuration (and of a grid; ``seeds`` is accepted for ``seed``).
@@ -829,13 +819,13 @@ def sweep(configs, out, scheduler=None, n_workers=None, retries=1, progress=True
     >>> result.to_pandas().groupby(["N", "P"]).accuracy.mean()              # doctest: +SKIP
     """
     runs = configs_from(configs, data_dir=data_dir)
-    _check_int("retries", retries, minimum=0)
+    integer(retries, "retries", 0)
     if scheduler is not None and (n_workers is not None or client is not None):
         raise BrianModesError("n_workers (and client) apply to a local cluster; with a scheduler address, "
                               "the cluster's workers are used")
     if n_workers is not None:
-        _check_int("n_workers", n_workers, minimum=1)
-    _check_int("blas_threads", blas_threads, minimum=1)
+        integer(n_workers, "n_workers", 1)
+    integer(blas_threads, "blas_threads", 1)
     t0 = time.perf_counter()
     out = Path(out).resolve()
     (out / RUNS).mkdir(parents=True, exist_ok=True)

@@ -140,7 +140,7 @@ def test_objects_are_named_and_equations_printable():
 @pytest.mark.parametrize("kwargs, message", [
     ({"recurrence": "sparse"}, "recurrence must be"), ({"input_kind": "rates"}, "input_kind must be"),
     ({"n_trials": 0}, "n_trials"), ({"input_synapses": True, "input_kind": "current"}, "needs input_kind='spikes'"),
-    ({"recurrence": "dense", "max_memory": 1000}, "use recurrence='modes'"), ({"dt": "-1 ms"}, "dt must be positive")])
+    ({"recurrence": "dense", "max_memory": 1000}, "use recurrence='modes'"), ({"dt": "-1 ms"}, "dt must be a positive time")])
 def test_bad_circuit_arguments(kwargs, message):
     net = ModeNetwork(N=10, P=2, N_in=3, N_out=1)
     with pytest.raises(BrianModesError, match=message):

@@ -73,7 +73,7 @@ CASES = [
     ("zero time constant", ["train", "digits", "--tau-m", "0ms"], "tau_m must be a finite positive time"),
     ("negative time written with a space", ["train", "digits", "--tau-s", "-10ms"],
      "tau_s must be a finite positive time"),
-    ("time without a unit we know", ["train", "digits", "--dt", "fast"], "cannot read"),
+    ("time without a unit we know", ["train", "digits", "--dt", "fast"], "--dt: expected a time such as 2ms"),
     ("refractory period not whole steps", ["train", "digits", "--t-ref", "3ms"], "whole number of time steps"),
     ("checkpoint interval zero", ["train", "digits", "--checkpoint-every", "0"], "expected a positive integer"),
     ("mnist folder missing", ["train", "mnist", "--data-dir", "{root}/nonexistent/mnist"], "nonexistent"),

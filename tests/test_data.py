@@ -65,7 +65,7 @@ def test_units_converted_at_the_boundary():
     assert to_seconds([1500.0], "ms")[0] == pytest.approx(1.5)
     assert to_seconds([1500.0], pq.ms)[0] == pytest.approx(1.5)
     assert to_seconds([1500.0], ms)[0] == pytest.approx(1.5)
-    with pytest.raises(BrianModesError, match="unknown time unit"):
+    with pytest.raises(BrianModesError, match="time_unit must be one of s, ms, us, µs, ns"):
         to_seconds([1.0], "minutes")
 
 

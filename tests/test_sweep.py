@@ -80,7 +80,7 @@ def test_grid_expands_to_stable_readable_run_ids():
 
 
 @pytest.mark.parametrize("spec, message", [
-    ({"task": "nope", "N": 30, "P": 1}, "unknown task"),
+    ({"task": "nope", "N": 30, "P": 1}, "task must be one of"),
     ({"task": "digits", "N": 0, "P": 1}, "N must be a positive integer"),
     ({"task": "digits", "N": 30, "P": 1, "speed": 3}, "unknown configuration key"),
     ({"task": "digits", "N": 30}, "needs 'P'"),

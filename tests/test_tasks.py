@@ -130,7 +130,7 @@ def test_context_bad_settings(kwargs, message):
 
 
 def test_make_task_errors(tmp_path):
-    with pytest.raises(BrianModesError, match="unknown task"):
+    with pytest.raises(BrianModesError, match="task must be one of"):
         make_task("cifar")
     with pytest.raises(BrianModesError, match="needs data_dir"):
         make_task("mnist")

@@ -29,7 +29,7 @@ NOTEBOOKS = {
         ("code", SETUP),
         ("code", '''from brianmodes import simulate, save, load
 from brianmodes.tasks import make_task
-from brianmodes.train.trainer import Trainer
+from brianmodes.train import Trainer
 
 task = make_task("digits")
 net = task.make_network(N=100 if not QUICK else 40, P=3, seed=0)
@@ -70,7 +70,7 @@ mode_vs_pca_variance(net, result.traces["r"])'''),
         ("code", SETUP + '''
 MNIST_DIR = os.environ.get("MNIST_DIR")'''),
         ("code", '''from brianmodes.tasks import make_task
-from brianmodes.train.trainer import Trainer
+from brianmodes.train import Trainer
 
 task = make_task("mnist", data_dir=MNIST_DIR) if MNIST_DIR and not QUICK else make_task("digits")
 Ps = [1, 3, 10, 30] if not QUICK else [1, 8]
@@ -285,7 +285,7 @@ print(derive(shunting))   # one time step, derived by Brian2's state updater: wh
         ("md", "## 2. Train it beside the built-ins\n\n"
                "The same task and seed for four neurons: the built-in LIF, the built-in adaptive LIF "
                "(`neuron=\"adaptive_lif\"`), the LIF with one trained `tau_m` per neuron, and yours."),
-        ("code", '''from brianmodes.train.trainer import Trainer
+        ("code", '''from brianmodes.train import Trainer
 
 heterogeneous_lif = lif(task.filter, tau_m=heterogeneous("20 ms", N, 0.2, seed=0), per_neuron=("v_th", "tau_m"),
                         trainable=("tau_m",))

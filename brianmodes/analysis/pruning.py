@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import choice
 from ..errors import BrianModesError
 from ..network import ModeNetwork
 from .importance import mode_importance
@@ -35,8 +36,7 @@ def remove_modes(net, modes):
 def removal_order(net, order, rng=None):
     """Modes in the order they are removed: least important first (``ascending``),
     most important first (``descending``) or ``random``."""
-    if order not in ORDERS:
-        raise BrianModesError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    choice(order, "order", ORDERS)
     if order == "random":
         return np.random.default_rng(rng).permutation(net.P)
     ranking = np.argsort(mode_importance(net))

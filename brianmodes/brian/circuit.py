@@ -25,6 +25,7 @@ import contextlib
 
 import numpy as np
 
+from ..checks import choice
 from ..errors import BrianModesError
 from ..simulate import check_inputs
 from .equations import neuron_model
@@ -105,20 +106,14 @@ class BrianCircuit:
                  input_synapses=False, record=(), record_outputs=None, max_memory=None, refractory=None):
         import brian2 as b2
 
-        from ..network import as_seconds
+        from ..checks import as_seconds, positive_int, positive_seconds
 
-        if recurrence not in RECURRENCES:
-            raise BrianModesError(f"recurrence must be one of {', '.join(RECURRENCES)}, got {recurrence!r}")
-        if input_kind not in INPUT_KINDS:
-            raise BrianModesError(f"input_kind must be one of {', '.join(INPUT_KINDS)}, got {input_kind!r}")
+        choice(recurrence, "recurrence", RECURRENCES)
+        choice(input_kind, "input_kind", INPUT_KINDS)
         if input_synapses and input_kind != "spikes":
             raise BrianModesError("input_synapses=True needs input_kind='spikes'")
-        if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-            raise BrianModesError(f"n_trials must be a positive integer, got {n_trials!r}")
-        self.net, self.B, self.recurrence = net, int(n_trials), recurrence
-        self.dt = net.dt if dt is None else as_seconds(dt, "dt")
-        if not self.dt > 0:
-            raise BrianModesError(f"dt must be positive, got {self.dt!r}")
+        self.net, self.B, self.recurrence = net, positive_int(n_trials, "n_trials"), recurrence
+        self.dt = net.dt if dt is None else positive_seconds(dt, "dt")
         self.input_kind = input_kind
         N, B = net.N, self.B
         if recurrence == "dense":

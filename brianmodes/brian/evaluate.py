@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from ..errors import BrianModesError
+from ..checks import choice
 from ..tasks.base import TrialAverages
 from .circuit import BrianCircuit
 from .standalone import StandaloneRunner
@@ -40,11 +40,10 @@ def evaluate_brian2(net, task, device="cpp_standalone", n_trials=None, batch_siz
     >>> evaluate_brian2(net, task, device="numpy", n_trials=4)["n_trials"]   # doctest: +SKIP
     4
     """
-    from ..network import as_seconds
+    from ..checks import as_seconds
     from .inputs import resample_inputs, substeps
 
-    if device not in DEVICES:
-        raise BrianModesError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    choice(device, "device", DEVICES)
     task.check_network(net)
     dt = net.dt if dt is None else as_seconds(dt, "dt")
     k = substeps(net.dt, dt)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from ..checks import as_seconds, integer, integer_requirement, number, positive_seconds
 from ..errors import BrianModesError
 
 class _Parser(argparse.ArgumentParser):
@@ -14,48 +15,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"brianmodes: error: {message} (see {self.prog} --help)\n")
 
 
-def _time_arg(text):
-    from ..network import as_seconds
-
-    try:
-        return as_seconds(text if any(c.isalpha() for c in text) else float(text))
-    except (BrianModesError, ValueError):
-        raise argparse.ArgumentTypeError(f"cannot read {text!r} as a time; write e.g. 2ms, '2 ms' or 0.002 "
-                                         "(seconds)") from None
-
-
-def _positive_time_arg(text):
-    value = _time_arg(text)
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive time such as 0.1ms, got {text!r}")
-    return value
-
-
-def _int_at_least(minimum, what):
-    """An argparse type: an integer >= ``minimum``, described as ``what`` in the error."""
+def _checked(check, requirement):
+    """An argparse type from a check of :mod:`brianmodes.checks`, its requirement in the message."""
     def parse(text):
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
+            return check(text)
+        except (BrianModesError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {requirement}, got {text!r}") from None
     return parse
 
 
-_positive_int = _int_at_least(1, "a positive integer")
-_non_negative_int = _int_at_least(0, "an integer >= 0")
+def _int_at_least(minimum):
+    return _checked(lambda text: integer(int(text), "value", minimum), integer_requirement(minimum))
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+_positive_int = _int_at_least(1)
+_non_negative_int = _int_at_least(0)
+_positive_float = _checked(lambda text: number(float(text), "value", positive=True), "a positive number")
+_time_arg = _checked(as_seconds, "a time such as 2ms, '2 ms' or 0.002 (seconds)")
+_positive_time_arg = _checked(positive_seconds, "a positive time such as 0.1ms")
 
 
 #: Settings of ``train`` that tell runs apart, in the order they appear in default folder names.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import positive_seconds
 from ..errors import BrianModesError
 
 
@@ -53,8 +54,7 @@ def gaussian_rates(spikes, dt, sigma):
     """
     from scipy.ndimage import gaussian_filter1d
 
-    if not sigma > 0:
-        raise BrianModesError(f"sigma must be a positive time in seconds, got {sigma!r}")
+    sigma = positive_seconds(sigma, "sigma")
     spikes = np.asarray(spikes, dtype=float)
     if spikes.ndim != 3:
         raise BrianModesError(f"spikes must be binned (time steps, trials, neurons), got shape {spikes.shape}")

@@ -6,27 +6,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..checks import seconds_per_unit
 from ..errors import BrianModesError
-
-_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 
 def to_seconds(values, unit, name="times"):
-    """Convert times given in ``unit`` ('s', 'ms', 'us', or a ``quantities`` / Brian2 unit) to seconds."""
-    values = np.asarray(values, dtype=float)
-    if isinstance(unit, str):
-        if unit not in _TIME_UNITS:
-            raise BrianModesError(f"{name}: unknown time unit {unit!r}; use one of {', '.join(_TIME_UNITS)}")
-        return values * _TIME_UNITS[unit]
-    if hasattr(unit, "rescale"):  # a quantities unit
-        return values * float(unit.rescale("s").magnitude)
-    if hasattr(unit, "dim"):  # a Brian2 unit
-        from brian2 import second
+    """Convert times given in ``unit`` to seconds.
 
-        if unit.dim != second.dim:
-            raise BrianModesError(f"{name}: {unit!r} is not a unit of time")
-        return values * float(unit / second)
-    raise BrianModesError(f"{name}: cannot read {unit!r} as a unit of time")
+    ``unit`` is a name of :data:`brianmodes.checks.TIME_UNITS` (``'s'``, ``'ms'``, ``'us'``, ``'µs'``,
+    ``'ns'``), a ``quantities`` unit or a Brian2 unit.
+
+    Examples
+    --------
+    >>> to_seconds([1, 250], "ms").tolist()
+    [0.001, 0.25]
+    """
+    return np.asarray(values, dtype=float) * seconds_per_unit(unit, f"{name}: time_unit")
 
 
 @dataclass
@@ -119,7 +114,7 @@ class Recording:
                     time_unit="s", metadata=None):
         """From flat arrays: one spike time and unit id per spike, trial start/stop times.
 
-        ``time_unit`` ('s', 'ms', 'us' or a ``quantities``/Brian2 unit)
+        ``time_unit`` (a name of ``brianmodes.checks.TIME_UNITS`` or a ``quantities``/Brian2 unit)
         applies to all times; they are converted to seconds here.
         """
         times = to_seconds(spike_times, time_unit, "spike times")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 
+from ..checks import choice, fail
 from ..errors import BrianModesError
 from .model import NeuronModel
 from .parameters import Parameter
@@ -40,8 +41,7 @@ _FILTER_STATEMENTS = {
 def _filter(filter):
     aliases = {"double-classification": "double", "double-context": "double-ema", "exponential": "single"}
     filter = aliases.get(filter, filter)
-    if filter not in FILTERS:
-        raise BrianModesError(f"filter must be one of {', '.join(FILTERS)}; got {filter!r}")
+    choice(filter, "filter", FILTERS)
     return filter
 
 
@@ -123,7 +123,7 @@ def adaptive_lif(filter="double", *, adaptation="current", tau_a=200e-3, beta=0.
     """
     filter = _filter(filter)
     if adaptation not in ("current", "threshold"):
-        raise BrianModesError(f"adaptation must be 'current' or 'threshold'; got {adaptation!r}")
+        fail("adaptation", "'current' or 'threshold'", adaptation)
     values = dict(tau_s=tau_s, tau_m=tau_m, tau_d=tau_d, tau_a=tau_a, beta=beta, dt_model=dt_model, v_th=v_th)
     if filter != "single":
         values["tau_r"] = tau_r
@@ -231,9 +231,8 @@ def network_model(neuron="lif", filter="double", discretization="brian2", refrac
     if neuron == "published_lif":
         neuron, discretization = "lif", "published"
     if neuron not in BUILTINS:
-        raise BrianModesError(f"neuron must be one of {', '.join(BUILTINS)} or a NeuronModel; got {neuron!r}")
-    if discretization not in ("brian2", "published"):
-        raise BrianModesError(f"discretization must be one of brian2, published; got {discretization!r}")
+        fail("neuron", f"one of {', '.join(BUILTINS)} or a NeuronModel", neuron)
+    choice(discretization, "discretization", ("brian2", "published"))
     if refractory_timing != "steps" and (neuron != "lif" or discretization != "published"):
         raise BrianModesError("refractory_timing='float32' is the authors' clock of the published update: "
                               "it needs neuron='lif' and discretization='published'")

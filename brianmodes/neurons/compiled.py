@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import choice, positive_int
 from ..errors import BrianModesError
 from ..train import losses as _losses
 from ..train.losses import get_loss
@@ -102,10 +103,8 @@ class CompiledEngine:
         self.numpy = Engine(model, dt)
         self.model, self.dt, self.program = model, self.numpy.dt, self.numpy.program
         self.states, self.activity = self.numpy.states, self.numpy.activity
-        if backward not in BACKWARD_MODES:
-            raise BrianModesError(f"backward must be one of {', '.join(BACKWARD_MODES)}; got {backward!r}")
-        if threads is not None and (int(threads) != threads or threads < 1):
-            raise BrianModesError(f"threads must be a positive integer, got {threads!r}")
+        choice(backward, "backward", BACKWARD_MODES)
+        positive_int(threads, "threads", none=True)
         self.threads, self.backward_mode = threads, backward
         self.flush_subnormals = True
         self.source, self.layout = source_for(model)
@@ -130,8 +129,7 @@ class CompiledEngine:
         spikes: a quarter of the memory to scan; computed in ``dtype``,
         default float32).
         """
-        if readout not in READOUTS:
-            raise BrianModesError(f"readout must be one of {', '.join(READOUTS)}; got {readout!r}")
+        choice(readout, "readout", READOUTS)
         x = np.asarray(inputs)
         if x.ndim != 3 or x.dtype not in (np.float32, np.float64, np.uint8, np.bool_):
             raise BrianModesError("inputs must be a float32, float64, uint8 or bool array (T, B, N_in); "

@@ -21,6 +21,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..checks import choice
 from ..errors import BrianModesError
 from .compiled import CompiledEngine
 from .compiled_build import load_library
@@ -59,8 +60,7 @@ def compiled_available():
 
 
 def _check_engine(engine):
-    if engine not in ENGINES:
-        raise BrianModesError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    choice(engine, "engine", ENGINES)
 
 
 def engine_for(model, dt, engine="auto", *, threads=None, backward="recompute"):
@@ -94,7 +94,7 @@ def engine_for(model, dt, engine="auto", *, threads=None, backward="recompute"):
     >>> engine_for(lif("double"), 2e-3, engine="gpu")
     Traceback (most recent call last):
     ...
-    brianmodes.errors.BrianModesError: engine must be one of auto, numpy, compiled; got 'gpu'
+    brianmodes.errors.BrianModesError: engine must be one of auto, numpy, compiled, got 'gpu'
     """
     _check_engine(engine)
     if engine == "numpy":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import choice, number
 from ..errors import BrianModesError
 from .codegen import (compile_backward, compile_constant_gradients, compile_constants, compile_forward,
                       constant_names)
@@ -74,9 +75,7 @@ class Engine:
     """
 
     def __init__(self, model, dt):
-        self.model, self.dt = model, float(dt)
-        if not self.dt > 0:
-            raise BrianModesError(f"dt must be positive, got {dt!r}")
+        self.model, self.dt = model, number(dt, "dt", positive=True)
         self.program = program_for(model)
         self.states = self.program.states
         self.activity = self.states.index(model.activity)
@@ -159,8 +158,7 @@ class Engine:
             ``y`` (outputs), ``traces``, ``count`` (spikes per trial and
             neuron), ``amax``/``argmax`` (max readout) and the tape.
         """
-        if readout not in READOUTS:
-            raise BrianModesError(f"readout must be one of {', '.join(READOUTS)}; got {readout!r}")
+        choice(readout, "readout", READOUTS)
         x, record = np.asarray(inputs), tuple(record)
         if x.ndim != 3 or x.dtype not in (np.float32, np.float64):
             raise BrianModesError(f"inputs must be a float32 or float64 array (T, B, N_in); got {x.dtype} {x.shape}")

@@ -22,6 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from ..checks import choice
 from ..errors import BrianModesError
 from .parameters import as_parameter
 from .symbolic import INPUT, MASK, SPIKE, brian2_parsing, check_name, check_smooth, parse, resolve_units, sym
@@ -61,7 +62,7 @@ def _assignments(text, where, pattern, ops_hint):
 
 
 def _refractory_seconds(value):
-    from ..network import as_seconds
+    from ..checks import as_seconds
 
     if value is None or value is False:
         return 0.0
@@ -139,8 +140,8 @@ class NeuronModel:
         check_name(recurrent, "the recurrent input")
         self.parameters = {check_name(k, "parameter"): as_parameter(k, v) for k, v in (parameters or {}).items()}
         self.refractory = _refractory_seconds(refractory)
-        self.refractory_mode = _choice(refractory_mode, "refractory_mode", REFRACTORY_MODES)
-        self.refractory_timing = _choice(refractory_timing, "refractory_timing", REFRACTORY_TIMINGS)
+        self.refractory_mode = choice(refractory_mode, "refractory_mode", REFRACTORY_MODES)
+        self.refractory_timing = choice(refractory_timing, "refractory_timing", REFRACTORY_TIMINGS)
         self.subexpressions = {}
         self.declared = ()
         if self.kind == "continuous":
@@ -399,12 +400,6 @@ def _with(param, **changes):
     from dataclasses import replace
 
     return replace(param, **changes)
-
-
-def _choice(value, name, options):
-    if value not in options:
-        raise BrianModesError(f"{name} must be one of {', '.join(options)}; got {value!r}")
-    return value
 
 
 def _unit_name(dim):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..checks import number, positive_int
 from ..errors import BrianModesError
 
 #: Bounds a parameter may carry (kept by the trainer's parametrization).
@@ -19,7 +20,7 @@ BOUNDS = (None, "positive", "nonnegative")
 
 def _to_si(value, name=None):
     """(SI value as float or float array, Brian2 dimension or None)."""
-    from ..network import as_seconds
+    from ..checks import as_seconds
 
     what = f"parameter {name!r}" if name else "a parameter"
 
@@ -202,17 +203,12 @@ def heterogeneous(value, N, spread, seed=None):
     >>> bool((plain == np.asarray(tau)).all()), float(heterogeneous(0.02, 3, 0.0)[0])
     (True, 0.02)
     """
-    import math
-
     si, dim = _to_si(value, "value")
     if np.ndim(si) != 0:
         raise BrianModesError(f"heterogeneous: value must be one number (the median), got {value!r}")
-    if isinstance(N, bool) or not isinstance(N, numbers.Integral) or N < 1:
-        raise BrianModesError(f"heterogeneous: N must be a positive integer, got {N!r}")
-    if isinstance(spread, bool) or not isinstance(spread, numbers.Real) or not (math.isfinite(spread)
-                                                                                 and spread >= 0):
-        raise BrianModesError(f"heterogeneous: spread must be a finite number >= 0, got {spread!r}")
-    z = np.random.default_rng(seed).standard_normal(int(N))
+    N = positive_int(N, "heterogeneous: N")
+    spread = number(spread, "heterogeneous: spread", minimum=0)
+    z = np.random.default_rng(seed).standard_normal(N)
     values = float(si) * np.exp(float(spread) * z)
     if dim is None:
         return values

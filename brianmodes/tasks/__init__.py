@@ -6,6 +6,7 @@ from a folder you name) and ``context`` (context-dependent integration).
 
 from pathlib import Path
 
+from ..checks import choice
 from ..errors import BrianModesError
 from .base import Batch, Task, bernoulli_spikes
 from .context import ContextTask
@@ -27,8 +28,7 @@ def make_task(name, **kwargs):
     if isinstance(name, dict):
         kwargs = {k: v for k, v in name.items() if k != "name"} | kwargs
         name = name.get("name")
-    if name not in TASKS:
-        raise BrianModesError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
+    choice(name, "task", tuple(TASKS))
     try:
         return TASKS[name](**kwargs)
     except TypeError as err:

@@ -3,6 +3,7 @@
 from .bptt import RateRegularizer, backward, loss_and_grads
 from .losses import LOSSES, get_loss
 from .surrogates import SURROGATES, get_surrogate
+from .trainer import Trainer
 
-__all__ = ["RateRegularizer", "backward", "loss_and_grads", "LOSSES", "get_loss",
+__all__ = ["Trainer", "RateRegularizer", "backward", "loss_and_grads", "LOSSES", "get_loss",
            "SURROGATES", "get_surrogate"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import choice
 from ..errors import BrianModesError
 from .bptt import StepResult
 from .losses import get_loss
@@ -38,8 +39,7 @@ def brian2_device(forward):
     >>> brian2_device("brian2"), brian2_device("brian2:numpy"), brian2_device("engine")
     ('cpp_standalone', 'numpy', None)
     """
-    if forward not in FORWARDS:
-        raise BrianModesError(f"forward must be one of {', '.join(FORWARDS)}, got {forward!r}")
+    choice(forward, "forward", FORWARDS)
     if forward == "engine":
         return None
     return "cpp_standalone" if forward == "brian2" else forward.split(":", 1)[1]
@@ -92,10 +92,8 @@ class Brian2Forward:
         from ..brian.training import TapeRecorder
         from ..neurons.run import engine_for
 
-        if device not in DEVICES:
-            raise BrianModesError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
-        if input_kind not in INPUT_KINDS:
-            raise BrianModesError(f"input_kind must be one of {', '.join(INPUT_KINDS)}, got {input_kind!r}")
+        choice(device, "device", DEVICES)
+        choice(input_kind, "input_kind", INPUT_KINDS)
         check_brian2_trainable(net)
         self.device, self.input_kind = device, input_kind
         self.recurrence = "dense" if net.parametrization == "full" else "modes"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BrianModesError
+from ..checks import choice
 
 
 def softmax(z):
@@ -90,6 +90,5 @@ def get_loss(name):
     """Loss function by name: ``cross_entropy``, ``mse``, ``sse`` or ``root_sse``."""
     if callable(name):
         return name
-    if name not in LOSSES:
-        raise BrianModesError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    choice(name, "loss", tuple(LOSSES))
     return LOSSES[name]

@@ -13,17 +13,14 @@ import copy
 
 import numpy as np
 
+from ..checks import choice, number
 from ..errors import BrianModesError
 
 
 def _positive_slope(slope):
-    try:
-        slope = float(slope)
-    except (TypeError, ValueError):
-        raise BrianModesError(f"surrogate slope must be a positive number, got {slope!r}") from None
-    if not np.isfinite(slope) or slope <= 0:
-        raise BrianModesError(f"surrogate slope must be positive, got {slope!r}")
-    return slope
+    if isinstance(slope, np.generic):
+        slope = slope.item()
+    return number(slope, "surrogate slope", positive=True)
 
 
 class Surrogate:
@@ -128,6 +125,5 @@ def get_surrogate(name="fast_sigmoid", slope=None):
     if not isinstance(name, str):
         raise BrianModesError(f"a surrogate is a name ({', '.join(SURROGATES)}) or a Surrogate object, "
                               f"got {type(name).__name__}")
-    if name not in SURROGATES:
-        raise BrianModesError(f"unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}")
+    choice(name, "surrogate", tuple(SURROGATES))
     return SURROGATES[name](DEFAULT_SLOPES[name] if slope is None else slope)

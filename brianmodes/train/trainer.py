@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import choice, number, positive_int
 from ..errors import BrianModesError
 from ..io import SCHEMA_VERSION, read_npz_checked, write_npz_atomic, write_text_atomic
 from ..network import ModeNetwork
@@ -151,29 +152,19 @@ class Trainer:
         preparing anything else (the command line does, before it creates
         the output folder).
         """
-        if isinstance(self.n_batches, bool) or not isinstance(self.n_batches, (int, np.integer)) \
-                or self.n_batches < 1:
-            raise BrianModesError(f"n_batches must be a positive integer, got {self.n_batches!r}")
-        if self.batch_size is not None and (not isinstance(self.batch_size, (int, np.integer))
-                                            or self.batch_size < 1):
-            raise BrianModesError(f"batch_size must be a positive integer, got {self.batch_size!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise BrianModesError(f"lr must be a positive number, got {self.lr!r}")
-        if self.clip_norm is not None and not self.clip_norm > 0:
-            raise BrianModesError(f"clip_norm must be positive or None, got {self.clip_norm!r}")
+        positive_int(self.n_batches, "n_batches")
+        positive_int(self.batch_size, "batch_size", none=True)
+        number(self.lr, "lr", positive=True)
+        number(self.clip_norm, "clip_norm", positive=True, none=True)
         from ..neurons.compiled_run import ENGINES
 
-        if self.engine not in ENGINES:
-            raise BrianModesError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
-        if str(self.dtype) not in ("float32", "float64"):
-            raise BrianModesError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        choice(self.engine, "engine", ENGINES)
+        choice(str(self.dtype), "dtype", ("float32", "float64"))
         if brian2_device(self.forward) is not None and str(self.dtype) != "float64":
             raise BrianModesError(f"forward={self.forward!r} needs dtype='float64' (Brian2 computes in float64), "
                                   f"got {self.dtype!r}")
         for name in ("eval_every", "checkpoint_every"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
-                raise BrianModesError(f"{name} must be a positive integer or None, got {value!r}")
+            positive_int(getattr(self, name), name, none=True)
 
     def _regularizer(self):
         reg = self.rate_regularizer
