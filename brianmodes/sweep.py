@@ -143,11 +143,12 @@ class RunConfig:
         if not isinstance(self.brian2, bool):
             raise BrianModesError(f"brian2 must be true or false, got {self.brian2!r}")
         self._check_task_options()
-        if self.task == "mnist" and not self.data_dir:
-            raise BrianModesError("the mnist task needs data_dir: the folder with the MNIST IDX files "
+        reads_files = TASKS[self.task].needs_data_dir
+        if reads_files and not self.data_dir:
+            raise BrianModesError(f"the {self.task} task needs data_dir: the folder with its files "
                                   "(--data-dir, or data_dir in the configuration)")
-        if self.task != "mnist" and self.data_dir:
-            raise BrianModesError(f"data_dir is only used by the mnist task (run {self.run_id})")
+        if not reads_files and self.data_dir:
+            raise BrianModesError(f"data_dir is only used by tasks that read files, not {self.task} (run {self.run_id})")
         if self.data_dir is not None:  # workers may start elsewhere: an absolute path where it exists here
             path = Path(self.data_dir).expanduser()
             object.__setattr__(self, "data_dir", str(path.resolve() if path.exists() else path))
@@ -187,7 +188,7 @@ class RunConfig:
         from .tasks import make_task
 
         options = dict(self.task_options)
-        if self.task == "mnist":
+        if self.data_dir is not None:
             options["data_dir"] = self.data_dir
         return make_task(self.task, **options)
 
@@ -202,13 +203,19 @@ class RunConfig:
             words += ["--lr", f"{self.lr:g}"]
         if "n_steps" in self.task_options:
             words += ["--steps", str(self.task_options["n_steps"])]
-        if self.task == "mnist":
+        if self.data_dir is not None:
             words += ["--data-dir", "DIR"]
         return " ".join(words)
 
 
 #: Keys of a configuration (and of a grid; ``seeds`` is accepted for ``seed``).
 CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def _reads_files(task):
+    from .tasks import TASKS
+
+    return task in TASKS and TASKS[task].needs_data_dir
 
 
 def expand_grid(spec, data_dir=None):
@@ -255,7 +262,7 @@ def expand_grid(spec, data_dir=None):
     configs = []
     for combination in itertools.product(*(values for _, values in axes)):
         fields = dict(zip((key for key, _ in axes), combination))
-        if fields["task"] == "mnist" and fields.get("data_dir") is None and data_dir is not None:
+        if _reads_files(fields["task"]) and fields.get("data_dir") is None and data_dir is not None:
             fields["data_dir"] = str(data_dir)
         configs.append(RunConfig(**fields))
     return configs
@@ -447,9 +454,9 @@ def _version():
 
 def model_card(cfg, net, metrics):
     """A model card (JSON-serializable dict) for a network trained by a sweep run."""
-    data = {"mnist": "MNIST (LeCun, Cortes & Burges), the four IDX files; folder given with data_dir",
-            "digits": "scikit-learn's built-in 8x8 digits (load_digits), stratified 80/20 split, seed 0",
-            "context": "generated trials (ContextTask), held-out trials seeded (0, i)"}[cfg.task]
+    from .tasks import TASKS
+
+    data = TASKS[cfg.task].data_description
     task = {k: v for k, v in net.metadata["task"].items() if k != "data_dir"}
     return {
         "name": cfg.run_id,
@@ -469,7 +476,7 @@ def model_card(cfg, net, metrics):
         "metrics_held_out": {k: v for k, v in metrics.items() if not k.startswith("brian2_")
                              and k in ("accuracy", "mse", "decision_accuracy", "n_trials", "rate_hz")},
         "metrics_brian2": {k[len("brian2_"):]: v for k, v in metrics.items() if k.startswith("brian2_")} or None,
-        "evaluate_command": "brianmodes evaluate model.npz" + (" --data-dir DIR" if cfg.task == "mnist" else ""),
+        "evaluate_command": "brianmodes evaluate model.npz" + (" --data-dir DIR" if cfg.data_dir is not None else ""),
         "brianmodes": _version(),
     }
 

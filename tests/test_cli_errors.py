@@ -78,7 +78,7 @@ CASES = [
     ("checkpoint interval zero", ["train", "digits", "--checkpoint-every", "0"], "expected a positive integer"),
     ("mnist folder missing", ["train", "mnist", "--data-dir", "{root}/nonexistent/mnist"], "nonexistent"),
     ("mnist without a folder", ["train", "mnist"], "needs data_dir"),
-    ("data folder for another task", ["train", "digits", "--data-dir", "{root}"], "only used by the mnist task"),
+    ("data folder for another task", ["train", "digits", "--data-dir", "{root}"], "only used by tasks that read files"),
     ("switches for another task", ["train", "digits", "--switch-prob", "0.2"], "only used by the context task"),
     ("out is a file", ["train", "digits", "--out", "{root}/file.txt"], "is a file, not a folder"),
     ("out under a file", ["train", "digits", "--out", "{root}/file.txt/run"], "which is a file"),

@@ -86,7 +86,7 @@ def test_grid_expands_to_stable_readable_run_ids():
     ({"task": "digits", "N": 30}, "needs 'P'"),
     ({"task": "digits", "N": 30, "P": 1, "seed": 0, "seeds": [1]}, "either seed or seeds"),
     ({"task": "mnist", "N": 30, "P": 1}, "needs data_dir"),
-    ({"task": "digits", "N": 30, "P": 1, "data_dir": "x"}, "only used by the mnist task"),
+    ({"task": "digits", "N": 30, "P": 1, "data_dir": "x"}, "only used by tasks that read files"),
     ({"task": "digits", "N": 30, "P": [], "seed": 0}, "P has no values"),
     ({"task": "digits", "N": 30, "P": 1, "brian2": "yes"}, "brian2 must be true or false"),
     ({"task": "digits", "N": 30, "P": 1, "task_options": {"data_dir": "x"}}, "task_options cannot set"),

@@ -5,8 +5,9 @@ import gzip
 import numpy as np
 import pytest
 
+import brianmodes
 from brianmodes import BrianModesError
-from brianmodes.tasks import ContextTask, Digits, make_task
+from brianmodes.tasks import Batch, ContextTask, Digits, Task, make_task
 from brianmodes.tasks.base import bernoulli_spikes
 
 
@@ -174,3 +175,49 @@ def test_held_out_trials_do_not_depend_on_batch_size(name):
     np.testing.assert_array_equal(a, b)
     c = next(task.test_batches(batch_size=20, n_trials=20, seed=4)).inputs
     assert not np.array_equal(b, c)
+
+
+class _LouderChannel(Task):
+    """A task written outside the package: which of two noisy spike channels fires more."""
+
+    name = "louder"
+    n_in, n_out, n_steps = 2, 2, 12
+    default_batches = 3
+    data_description = "two Bernoulli spike channels at 0.6 and 0.2 per step, the louder one random"
+
+    def _batch(self, B, rng):
+        labels = rng.integers(0, 2, B)
+        p = np.where(np.arange(2)[None, :] == labels[:, None], 0.6, 0.2)
+        return Batch(inputs=bernoulli_spikes(p, self.n_steps, rng), targets=labels)
+
+    def sample(self, batch_size, rng):
+        return self._batch(int(batch_size), rng)
+
+    def n_test_trials(self, n_trials=None):
+        return 40 if n_trials is None else min(int(n_trials), 40)
+
+    def test_batches(self, batch_size=500, n_trials=None, seed=0):
+        yield self._batch(self.n_test_trials(n_trials), np.random.default_rng(seed))
+
+    def trial_metrics(self, outputs, batch):
+        return {"accuracy": np.argmax(outputs, axis=1) == batch.targets}
+
+
+def test_a_new_task_is_its_class_alone(monkeypatch, tmp_path, capsys):
+    """Registering a Task subclass is all it takes: the command line, sweeps and model cards read the rest from it."""
+    from brianmodes.cli import main
+    from brianmodes.sweep import RunConfig, model_card
+    from brianmodes.tasks import TASKS, make_task
+
+    monkeypatch.setitem(TASKS, "louder", _LouderChannel)
+    assert make_task("louder").n_in == 2
+    cfg = RunConfig(task="louder", N=8, P=1, seed=0)
+    assert cfg.batches == 3  # the task's default budget
+    assert main(["train", "louder", "--N", "8", "--P", "1", "--batches", "2", "--batch-size", "4",
+                 "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    net = brianmodes.load(tmp_path / "run" / "model.npz")
+    assert net.metadata["task"]["name"] == "louder" and (net.N_in, net.N_out) == (2, 2)
+    card = model_card(cfg, net, {"train_seconds": 0.0, "date": "2026-12-02", "accuracy": 0.5})
+    assert card["data"] == _LouderChannel.data_description and "--data-dir" not in card["evaluate_command"]
+    with pytest.raises(BrianModesError, match="only used by tasks that read files"):
+        RunConfig(task="louder", N=8, P=1, data_dir=str(tmp_path))

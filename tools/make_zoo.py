@@ -23,16 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from brianmodes import __version__, load, save
-from brianmodes.tasks import make_task
+from brianmodes.tasks import TASKS, make_task
 from brianmodes.zoo import SOURCE_MODELS, read_card
 
 MNIST_DIR = "MNIST_DIR"
-DATA = {
-    "mnist": f"MNIST (LeCun, Cortes & Burges), the four IDX files; {MNIST_DIR} in the commands stands for "
-             "the folder that holds them",
-    "digits": "scikit-learn's built-in 8x8 digits (load_digits), stratified 80/20 split, seed 0",
-    "context": "generated trials (ContextTask), 500 held-out trials seeded (0, i)",
-}
+ZOO_DATA_NOTE = f"; {MNIST_DIR} in the commands stands for that folder"  # the cards' commands name no real folder
+
 INDEX_INTRO = """\
 # Trained models
 
@@ -103,7 +99,9 @@ def clean_metadata(metadata, name):
 def make_card(name, net, metrics):
     """The model card of a model whose metadata is already clean."""
     task = net.metadata["task"]["name"]
-    mnist = " --data-dir " + MNIST_DIR if task == "mnist" else ""
+    task_class = TASKS.get(task)
+    reads_files = task_class is not None and task_class.needs_data_dir
+    mnist = " --data-dir " + MNIST_DIR if reads_files else ""
     description = f"{task} task, N={net.N}, P={net.P}"
     if net.discretization == "brian2":
         description = (f"{task} task, N={net.N} LIF neurons, P={net.P} modes, "
@@ -114,7 +112,8 @@ def make_card(name, net, metrics):
         "config": net.config(),
         "neuron_model": net.model.to_dict(),
         "task": net.metadata["task"],
-        "data": DATA.get(task, f"the {task} task's held-out trials"),
+        "data": (task_class.data_description + (ZOO_DATA_NOTE if reads_files else "")) if task_class
+        else f"the {task} task's held-out trials",
         "training_command": net.metadata.get("command"),
         "zoo_command": f"python tools/make_zoo.py {name}={name}/model.npz{mnist}",
         "trainer": net.metadata.get("trainer"),
@@ -163,7 +162,7 @@ def add_model(name, path, data_dir=None, folder=SOURCE_MODELS):
     """Re-evaluate the model at ``path`` and write it to ``folder`` as ``NAME.npz`` with its card."""
     net = load(path)
     task_config = dict(net.metadata["task"])
-    if task_config["name"] == "mnist":
+    if TASKS[task_config["name"]].needs_data_dir:
         task_config["data_dir"] = data_dir or task_config.get("data_dir")
     metrics = make_task(task_config).evaluate(net, dtype=np.float64)
     net.metadata = clean_metadata(net.metadata, name)

@@ -22,11 +22,13 @@ def _constants(args):
 def _task_from_args(args):
     from ..tasks import make_task
 
+    from ..tasks import TASKS
+
     kwargs = {}
-    if args.task == "mnist":
+    if args.task in TASKS and TASKS[args.task].needs_data_dir:
         kwargs["data_dir"] = args.data_dir
     elif args.data_dir:
-        raise BrianModesError("--data-dir is only used by the mnist task")
+        raise BrianModesError(f"--data-dir is only used by tasks that read files (not {args.task})")
     if args.steps:
         kwargs["n_steps"] = args.steps
     if args.switch_prob is not None:
@@ -388,6 +390,7 @@ def cmd_import(args):
 
     from ..io import save
     from ..network import ModeNetwork
+    from ..tasks import TASKS
 
     path = Path(args.arrays)
     if not path.is_file():
@@ -409,7 +412,7 @@ def cmd_import(args):
     metadata = {"imported_from": str(path)}
     if args.task:
         task_config = {"name": args.task}
-        if args.task == "mnist":
+        if args.task in TASKS and TASKS[args.task].needs_data_dir:
             task_config["data_dir"] = str(Path(args.data_dir).resolve()) if args.data_dir else None
         metadata["task"] = task_config
     net = ModeNetwork.from_arrays(filter=args.filter, readout=args.readout, neuron=args.neuron,

@@ -55,12 +55,12 @@ def task_for(net, data_dir=None):
     if not config:
         raise BrianModesError("the model does not say which task it was trained on; "
                               "re-import it with `brianmodes import --task ...`")
-    if config.get("name") == "mnist":
+    if config.get("name") in TASKS and TASKS[config["name"]].needs_data_dir:
         if data_dir is not None:
             config["data_dir"] = str(data_dir)
         elif config.get("data_dir") and not Path(config["data_dir"]).is_dir():
-            raise BrianModesError(f"the model was trained on MNIST from {config['data_dir']}, which is not there; "
-                                  "give the MNIST folder with --data-dir DIR (in Python: task_for(net, data_dir=DIR))")
+            raise BrianModesError(f"the model was trained on {config['name']} from {config['data_dir']}, which is not "
+                                  "there; give its folder with --data-dir DIR (in Python: task_for(net, data_dir=DIR))")
     return make_task(config)
 
 

@@ -81,6 +81,10 @@ class Task:
     #: What the inputs are: 0/1 ``spikes`` or analog values (a ``current``);
     #: decides how they enter a Brian2 simulation.
     input_kind = "spikes"
+    #: Where the trials come from, in words (model cards).
+    data_description = "generated trials, the held-out ones seeded (seed, i)"
+    #: Whether the task reads files from a folder given as ``data_dir`` (``--data-dir`` on the command line).
+    needs_data_dir = False
 
     def sample(self, batch_size, rng):
         """A training batch of ``batch_size`` fresh trials drawn with ``rng``."""

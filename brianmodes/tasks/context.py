@@ -40,6 +40,7 @@ class ContextTask(Task):
     filter = "double-ema"
     default_batch_size = 100
     default_batches = 1500
+    data_description = "generated trials (ContextTask), the held-out ones seeded (0, i)"
     main_metric = "decision_accuracy"
     input_kind = "current"
 

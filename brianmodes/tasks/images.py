@@ -93,6 +93,7 @@ class Digits(RateCodedImages):
     name = "digits"
     default_batch_size = 64
     default_batches = 2000
+    data_description = "scikit-learn's built-in 8x8 digits (load_digits), stratified 80/20 split, seed 0"
 
     def __init__(self, n_steps=50, test_fraction=0.2, split_seed=0):
         from sklearn.datasets import load_digits
@@ -125,6 +126,8 @@ class MNIST(RateCodedImages):
     name = "mnist"
     default_batch_size = 256
     default_batches = 3000
+    data_description = "MNIST (LeCun, Cortes & Burges), the four IDX files in the folder given as data_dir"
+    needs_data_dir = True
 
     def __init__(self, data_dir=None, n_steps=50, n_train=None):
         from .idx import load_mnist
