@@ -7,6 +7,8 @@ conventions live in :mod:`brianmodes.figure_style`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .errors import BrianModesError
@@ -404,3 +406,40 @@ def plot_accuracy_vs_modes(table, published=None, ax=None, ylabel="test accuracy
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
     return ax
+
+
+def plot_sweep(rows, out):
+    """Accuracy against P, one line per N, per classification task (MNIST: published numbers dashed).
+
+    Returns the figure files written (``OUT/accuracy_vs_P.png``, or
+    ``OUT/accuracy_vs_P-TASK.png`` when the sweep has several tasks).
+    """
+    tasks = sorted({row["task"] for row in rows if row["task"] in ("digits", "mnist")})
+    if not tasks:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .reproduce import PUBLISHED_MNIST
+    from .sweep.table import accuracy_table
+
+    files = []
+    for task in tasks:
+        table = accuracy_table(rows, task=task)
+        if not table:
+            continue
+        P_max = max(P for row in table.values() for P in row)
+        published = {N: {P: v for P, v in PUBLISHED_MNIST[N].items() if P <= P_max}
+                     for N in table if N in PUBLISHED_MNIST} if task == "mnist" else None
+        n_seeds = len({row["seed"] for row in rows if row["task"] == task and row["status"] == "done"})
+        fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
+        plot_accuracy_vs_modes(table, published=published, ax=ax, ylabel="held-out accuracy (%)")
+        ax.set_title(f"{'MNIST' if task == 'mnist' else '8×8 digits'}: mean over {n_seeds} "
+                     f"seed{'s' if n_seeds > 1 else ''}", fontsize=9)
+        path = Path(out) / ("accuracy_vs_P.png" if len(tasks) == 1 else f"accuracy_vs_P-{task}.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        files.append(path)
+    return files

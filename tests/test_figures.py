@@ -233,7 +233,7 @@ def test_accuracy_against_P_has_integer_ticks_at_the_Ps():
 
 
 def test_sweep_figure_reads_the_same(tmp_path, monkeypatch):
-    from brianmodes.sweep import plot_sweep
+    from brianmodes.plot import plot_sweep
 
     kept = []
     monkeypatch.setattr(plt, "close", kept.append)

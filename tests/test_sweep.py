@@ -125,7 +125,7 @@ def kill_the_first_worker_that_writes_a_run(marker):
     worker process. Only one worker in the cluster does so (``marker`` is created atomically),
     so the kill happens at a known point, whatever the timing."""
     def install():
-        import brianmodes.sweep as sweep_module
+        import brianmodes.sweep.run as sweep_module  # where a run writes its folder
         from brianmodes import save
 
         write_run_folder = sweep_module._write_run_folder
@@ -206,7 +206,7 @@ def test_a_failing_run_is_recorded_and_does_not_stop_the_others(tmp_path, thread
 
 
 def test_a_run_that_fails_once_succeeds_on_retry(tmp_path, threads_client, monkeypatch):
-    import brianmodes.sweep as sweep_module
+    import brianmodes.sweep.run as sweep_module  # where a run trains
 
     calls = []
     real = sweep_module._train_and_evaluate
