@@ -175,7 +175,7 @@ def test_trainer_forward_in_brian2_numpy_target_equals_the_numpy_engine():
     task = make_task("digits", n_steps=30)
     nets, brian2, engine = _train_both(task, "brian2:numpy", 5, N=40, P=3)
     _assert_same_training(nets, brian2, engine)
-    assert brian2.get_params()["forward"] == "brian2:numpy" and engine.get_params()["forward"] == "engine"
+    assert brian2.settings()["forward"] == "brian2:numpy" and engine.settings()["forward"] == "engine"
     assert brian2._brian2 is None  # closed at the end of fit
 
 

@@ -257,3 +257,25 @@ def test_trainable_neuron_parameters_train_freeze_and_resume(tmp_path):
             checkpoint_every=3).fit(fresh, task, resume=True)
     for name in net.params:
         np.testing.assert_array_equal(fresh.params[name], net.params[name])
+
+
+def test_trainer_is_a_scikit_learn_estimator():
+    """Constructor arguments stored as given; get_params/set_params; sklearn.base.clone copies the settings."""
+    from sklearn.base import clone
+
+    trainer = Trainer(n_batches=7, lr=3e-3, frozen=("W_out",), engine="numpy", progress=False)
+    params = trainer.get_params()
+    assert params["frozen"] == ("W_out",) and params["lr"] == 3e-3 and set(params) >= {"n_batches", "forward"}
+    copy = clone(trainer)
+    assert copy is not trainer and copy.get_params() == params
+    assert copy.set_params(n_batches=2, batch_size=8) is copy and (copy.n_batches, trainer.n_batches) == (2, 7)
+    with pytest.raises(BrianModesError, match="Trainer has no setting 'epochs'"):
+        copy.set_params(epochs=3)
+    with pytest.raises(BrianModesError, match="frozen must be array names"):
+        Trainer(frozen="W_out").validate()
+    task = make_task("digits", n_steps=10)
+    net = task.make_network(N=12, P=1, seed=0)
+    before = net.params["W_out"].copy()
+    copy.set_params(frozen=trainer.frozen).fit(net, task)
+    np.testing.assert_array_equal(net.params["W_out"], before)  # the frozen readout, as the clone was told
+    assert copy.settings()["frozen"] == ["W_out"]

@@ -187,7 +187,7 @@ def cmd_train(args):
     train_seconds = trainer.history_[-1]["seconds"] if trainer.history_ else 0.0
     metrics = task.evaluate(net, dtype=args.dtype, progress=not args.quiet, engine=trainer.engine_used_)
     net.metadata.update({
-        "task": task.config(), "trainer": trainer.get_params(), "metrics": metrics,
+        "task": task.config(), "trainer": trainer.settings(), "metrics": metrics,
         "train_seconds": round(train_seconds, 2), "batches": len(trainer.history_),
         "command": "brianmodes " + shlex.join(args.argv),
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "brianmodes": __version__})

@@ -88,7 +88,7 @@ def _train_and_evaluate(cfg, out):
                    resumed_from_batch=resumed_from, blas_threads=blas_threads(), host=socket.gethostname(),
                    pid=os.getpid(), worker=_worker_address(),
                    date=datetime.datetime.now().isoformat(timespec="seconds"))
-    net.metadata.update(task=task.config(), trainer=trainer.get_params(), batches=cfg.batches,
+    net.metadata.update(task=task.config(), trainer=trainer.settings(), batches=cfg.batches,
                         train_seconds=round(train_seconds, 2), command=cfg.train_command(),
                         sweep_run=cfg.run_id, date=metrics["date"], brianmodes=_version(),
                         metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))})

@@ -127,16 +127,52 @@ class Trainer:
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.progress = progress
-        self.frozen = dict(frozen) if isinstance(frozen, dict) else dict.fromkeys(frozen)
+        self.frozen = frozen
         self.engine = engine
         self.forward = forward
 
-    def get_params(self):
-        """The settings, as a JSON-serializable dict."""
+    # -- scikit-learn's estimator protocol: the constructor's arguments, stored as given --------------------
+    @classmethod
+    def _param_names(cls):
+        import inspect
+
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep=True):
+        """The constructor's arguments as given (scikit-learn's protocol: ``sklearn.base.clone`` works).
+
+        Examples
+        --------
+        >>> Trainer(n_batches=3, lr=1e-2).get_params()["lr"]
+        0.01
+        """
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Change constructor arguments (checked when :meth:`fit` runs, or by :meth:`validate`); returns self.
+
+        Examples
+        --------
+        >>> Trainer().set_params(n_batches=10).n_batches
+        10
+        """
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise BrianModesError(f"Trainer has no setting {name!r}; settings: {', '.join(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def _frozen(self):
+        """``frozen`` as a dict from array name to its mask (None: the whole array)."""
+        return dict(self.frozen) if isinstance(self.frozen, dict) else dict.fromkeys(self.frozen)
+
+    def settings(self):
+        """The settings as a JSON-serializable dict (what checkpoints, model metadata and run folders record)."""
         params = {k: getattr(self, k) for k in (
             "n_batches", "batch_size", "lr", "clip_norm", "surrogate", "surrogate_slope", "loss",
             "seed", "dtype", "eval_every", "eval_trials", "checkpoint_every", "engine", "forward")}
-        params["frozen"] = list(self.frozen)
+        params["frozen"] = list(self._frozen())
         for key in ("loss", "surrogate"):  # callables and objects are recorded by name
             if params[key] is not None and not isinstance(params[key], str):
                 params[key] = getattr(params[key], "__name__", repr(params[key]))
@@ -165,6 +201,8 @@ class Trainer:
                                   f"got {self.dtype!r}")
         for name in ("eval_every", "checkpoint_every"):
             positive_int(getattr(self, name), name, none=True)
+        if isinstance(self.frozen, str) or not (isinstance(self.frozen, dict) or hasattr(self.frozen, "__iter__")):
+            raise BrianModesError(f"frozen must be array names or a dict from array name to mask, got {self.frozen!r}")
 
     def _regularizer(self):
         reg = self.rate_regularizer
@@ -178,7 +216,7 @@ class Trainer:
         arrays.update(optimizer.state_arrays())
         header = {"schema": CHECKPOINT_SCHEMA, "schema_version": SCHEMA_VERSION, "step": step,
                   "adam_t": optimizer.t, "rng_state": rng.bit_generator.state,
-                  "network": net.config(), "trainer": self.get_params(), "history": self.history_,
+                  "network": net.config(), "trainer": self.settings(), "history": self.history_,
                   "bit_exactness": _bit_exactness(self.engine_used_)}
         try:
             write_npz_atomic(self.checkpoint, arrays, json.loads(json.dumps(header, default=_json_default)))
@@ -225,11 +263,11 @@ class Trainer:
         """
         self.validate()
         task.check_network(net)
-        unknown = set(self.frozen) - set(net.params)
+        unknown = set(self._frozen()) - set(net.params)
         if unknown:
             raise BrianModesError(f"cannot freeze {', '.join(sorted(unknown))}: the network's arrays are "
                                   f"{', '.join(net.params)}")
-        for name, entries in self.frozen.items():
+        for name, entries in self._frozen().items():
             if entries is not None and np.shape(entries) != net.params[name].shape:
                 raise BrianModesError(f"the frozen mask of {name} has shape {np.shape(entries)}, the array "
                                       f"{net.params[name].shape}")
@@ -288,7 +326,7 @@ class Trainer:
         else:
             result = loss_and_grads(net, batch.inputs, batch.targets, batch.mask, loss=loss, surrogate=surrogate,
                                     rate_regularizer=regularizer, dtype=dtype, engine=self.engine_used_)
-        for name, entries in self.frozen.items():
+        for name, entries in self._frozen().items():
             if entries is None:
                 del result.grads[name]
             else:  # Adam leaves entries whose gradients are always 0 as they are
