@@ -94,7 +94,7 @@ def _ground_truth(T=60, B=48):
 
 
 def test_activity_task_splits_trials_and_scores_against_held_out_psths():
-    from brianmodes.data.fit import ActivityTask
+    from brianmodes.tasks import ActivityTask
 
     x, cond, activity = _ground_truth()
     task = ActivityTask(x, cond, activity, test_fraction=0.25)
@@ -118,7 +118,7 @@ def test_activity_task_splits_trials_and_scores_against_held_out_psths():
 
 
 def test_noise_floor_is_the_sampling_error_of_the_held_out_psths():
-    from brianmodes.data.fit import ActivityTask
+    from brianmodes.tasks import ActivityTask
 
     rng = np.random.default_rng(1)
     cond = np.repeat([0, 1], 200)
@@ -130,7 +130,8 @@ def test_noise_floor_is_the_sampling_error_of_the_held_out_psths():
 
 
 def test_fit_reduces_the_cross_validated_error_through_a_fixed_selection():
-    from brianmodes.data.fit import ActivityTask, fit_activity, selection_network
+    from brianmodes.data.fit import fit_activity, selection_network
+    from brianmodes.tasks import ActivityTask
 
     x, cond, activity = _ground_truth()
     task = ActivityTask(x, cond, activity, test_fraction=0.25)
@@ -146,7 +147,8 @@ def test_fit_reduces_the_cross_validated_error_through_a_fixed_selection():
 
 
 def test_fit_with_a_task_loss_trains_the_task_rows_only():
-    from brianmodes.data.fit import ActivityTask, fit_activity
+    from brianmodes.data.fit import fit_activity
+    from brianmodes.tasks import ActivityTask
 
     x, cond, activity = _ground_truth()
     task_targets = np.zeros((60, 48, 1))
@@ -159,7 +161,7 @@ def test_fit_with_a_task_loss_trains_the_task_rows_only():
 
 
 def test_weighted_mse_gradient_matches_finite_differences():
-    from brianmodes.data.fit import WeightedMSE
+    from brianmodes.train.losses import WeightedMSE
 
     rng = np.random.default_rng(0)
     y, target = rng.normal(size=(4, 3, 5)), rng.normal(size=(4, 3, 5))
@@ -232,7 +234,8 @@ def test_mode_subspace_angles():
 
 
 def test_grow_modes_keeps_the_fitted_modes_and_nested_fits_start_from_them():
-    from brianmodes.data.fit import ActivityTask, fit_activity, grow_modes
+    from brianmodes.data.fit import fit_activity, grow_modes
+    from brianmodes.tasks import ActivityTask
 
     small = ModeNetwork(N=20, P=1, N_in=3, N_out=2, seed=0)
     big = grow_modes(small, 3, seed=1)

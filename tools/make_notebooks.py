@@ -199,7 +199,7 @@ b.axvspan(300, 500, color="0.9"); b.set_ylabel("v"); b.set_xlabel("time (ms)"); 
         ("code", '''from brianmodes import simulate
 from brianmodes.data import (read_nwb, write_nwb, choose_modes, fit_activity, mode_subspace_angles,
                              cca_similarity, psth)
-from brianmodes.data.fit import ActivityTask
+from brianmodes.tasks import ActivityTask
 from brianmodes.data.ground_truth import (two_mode_network, short_context_task, record_network,
                                           recording_to_arrays, context_inputs)
 

@@ -1,4 +1,7 @@
-"""Recorded and simulated spike trains with trial structure; NWB and Neo in and out; fitting."""
+"""Recorded and simulated spike trains with trial structure; NWB and Neo in and out; fitting.
+
+The task built from recorded trials is :class:`brianmodes.tasks.ActivityTask` (importable from here too).
+"""
 
 from .compare import (cca_similarity, compare_activity, comparison_figure, procrustes_similarity,
                       psth_correlation)

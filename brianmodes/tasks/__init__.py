@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..checks import choice
 from ..errors import BrianModesError
+from .activity import ActivityTask
 from .base import Batch, Task, bernoulli_spikes
 from .context import ContextTask
 from .images import MNIST, Digits, RateCodedImages
@@ -64,5 +65,5 @@ def task_for(net, data_dir=None):
     return make_task(config)
 
 
-__all__ = ["task_for", "Batch", "Task", "bernoulli_spikes", "ContextTask", "MNIST", "Digits",
+__all__ = ["task_for", "ActivityTask", "Batch", "Task", "bernoulli_spikes", "ContextTask", "MNIST", "Digits",
            "RateCodedImages", "TASKS", "make_task"]

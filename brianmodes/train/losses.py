@@ -82,6 +82,32 @@ def mse(y, target, mask=None):
     return float(np.sum(err * err)) / n, 2.0 * err / n
 
 
+class WeightedMSE:
+    """MSE on the first ``n_activity`` outputs plus ``task_weight`` times the MSE on the rest.
+
+    A loss callable for :func:`~brianmodes.train.bptt.loss_and_grads`:
+    ``(outputs, targets, mask) -> (value, d value / d outputs)``.
+    """
+
+    def __init__(self, n_activity, task_weight=1.0):
+        self.n_activity, self.task_weight = int(n_activity), float(task_weight)
+        self.__name__ = f"weighted_mse(n_activity={self.n_activity}, task_weight={self.task_weight:g})"
+
+    def __call__(self, y, target, mask=None):
+        err = y - target
+        if mask is not None:
+            err = err * mask
+        n = self.n_activity
+        a, b = err[..., :n], err[..., n:]
+        grad = np.empty_like(err)
+        grad[..., :n] = 2.0 * a / max(a.size, 1)
+        value = float(np.sum(a * a)) / max(a.size, 1)
+        if b.size:
+            grad[..., n:] = self.task_weight * 2.0 * b / b.size
+            value += self.task_weight * float(np.sum(b * b)) / b.size
+        return value, grad
+
+
 LOSSES = {"cross_entropy": cross_entropy, "double_softmax_cross_entropy": double_softmax_cross_entropy,
           "mse": mse, "sse": sse, "root_sse": root_sse}
 
