@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .analysis.stats import rates_from_counts
 from .errors import BrianModesError
 
 #: Names recorded by the built-in LIF (a model records its own state variables too).
@@ -202,7 +203,7 @@ class SimulationResult:
         """Mean firing rate of each neuron over trials and time, in Hz ``(N,)``."""
         if self.spike_count is None:
             raise BrianModesError("firing rates exist only for spiking networks")
-        return self.spike_count.mean(axis=0) / (self.n_steps * self.dt)
+        return rates_from_counts(self.spike_count, self.n_steps, self.dt)
 
     def population_rate(self):
         """Mean population rate in Hz (one number)."""

@@ -26,6 +26,7 @@ import contextlib
 import numpy as np
 
 from ..checks import choice
+from ..analysis.stats import firing_rates
 from ..errors import BrianModesError
 from ..simulate import check_inputs
 from .equations import neuron_model
@@ -488,7 +489,7 @@ class BrianResult:
 
     def rates(self):
         """Mean rate of each neuron over trials and time, Hz ``(N,)``."""
-        return self.spikes.mean(axis=(0, 1)) / self.dt
+        return firing_rates(self.spikes, self.dt)
 
     def __repr__(self):
         T, B, N = self.spikes.shape

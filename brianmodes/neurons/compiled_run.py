@@ -22,6 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..checks import choice
+from ..analysis.stats import mean_rate
 from ..errors import BrianModesError
 from .compiled import CompiledEngine
 from .compiled_build import load_library
@@ -170,6 +171,6 @@ def engine_step(net, inputs, targets, mask=None, *, engine, params, loss="cross_
     rate = None
     if engine.model.spiking:
         T, B = x.shape[:2]
-        rate = float(step["count"].sum() / (B * net.N * T * net.dt))
+        rate = mean_rate(step["count"], T, net.dt)
     return StepResult(loss=step["loss"], task_loss=step["task_loss"], grads=step["grads"], outputs=step["outputs"],
                       rate_hz=rate, penalty=step["penalty"])

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..analysis.stats import mean_rate, rates_from_counts
 from ..errors import BrianModesError
 from .losses import get_loss
 from .surrogates import get_surrogate
@@ -42,7 +43,7 @@ class RateRegularizer:
     def __call__(self, count, n_steps, dt):
         """Penalty and its gradient with respect to each spike s[t, b, i], shape (N,)."""
         B, N = count.shape
-        rate = count.sum(axis=0) / (B * n_steps * dt)
+        rate = rates_from_counts(count, n_steps, dt)
         dev = (rate - self.target_hz) / self.target_hz
         value = self.strength * float(np.mean(dev * dev))
         grad = self.strength * 2.0 * dev / self.target_hz / N / (B * n_steps * dt)
@@ -111,7 +112,7 @@ def engine_step(net, inputs, targets, mask=None, *, engine, params, loss="cross_
         T, B = x.shape[:2]
         # smooth spikes (gradient checks) count through the spike values themselves
         count = fwd["s_sum"] if smooth else fwd["count"]
-        rate = float(count.sum() / (B * net.N * T * net.dt))
+        rate = mean_rate(count, T, net.dt)
         if rate_regularizer is not None:
             penalty, ds = rate_regularizer(count, T, net.dt)
     grads = engine.backward(fwd, gy, sur, ds)

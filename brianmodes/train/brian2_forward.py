@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import choice
+from ..analysis.stats import mean_rate
 from ..errors import BrianModesError
 from .bptt import StepResult
 from .losses import get_loss
@@ -159,7 +160,7 @@ class Brian2Forward:
         task_loss, gy = get_loss(loss)(fwd["y"], targets, mask)
         T, B = fwd["inputs"].shape[:2]
         count = fwd["count"]
-        rate = float(count.sum() / (B * net.N * T * net.dt))
+        rate = mean_rate(count, T, net.dt)
         penalty, ds = 0.0, None
         if rate_regularizer is not None:
             penalty, ds = rate_regularizer(count, T, net.dt)
