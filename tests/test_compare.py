@@ -130,7 +130,8 @@ def test_noise_floor_is_the_sampling_error_of_the_held_out_psths():
 
 
 def test_fit_reduces_the_cross_validated_error_through_a_fixed_selection():
-    from brianmodes.data.fit import fit_activity, selection_network
+    from brianmodes.data.fit import fit_activity
+    from brianmodes.surgery import selection_network
     from brianmodes.tasks import ActivityTask
 
     x, cond, activity = _ground_truth()
@@ -234,7 +235,8 @@ def test_mode_subspace_angles():
 
 
 def test_grow_modes_keeps_the_fitted_modes_and_nested_fits_start_from_them():
-    from brianmodes.data.fit import fit_activity, grow_modes
+    from brianmodes.data.fit import fit_activity
+    from brianmodes.surgery import grow_modes
     from brianmodes.tasks import ActivityTask
 
     small = ModeNetwork(N=20, P=1, N_in=3, N_out=2, seed=0)

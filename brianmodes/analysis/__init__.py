@@ -4,7 +4,8 @@ from .attractors import end_states_by_condition, slow_points
 from .dimension import mode_vs_pca_variance, participation_ratio, variance_explained
 from .importance import fit_piecewise_power_law, mode_importance
 from .modes import orthogonalized_input_modes, project_on_modes, project_on_orthogonalized_modes
-from .pruning import pruning_curve, remove_modes, removal_order
+from ..surgery import remove_modes
+from .pruning import pruning_curve, removal_order
 from .stats import firing_rates, isi_cv
 
 __all__ = ["end_states_by_condition", "slow_points", "mode_vs_pca_variance", "participation_ratio", "variance_explained",

@@ -6,31 +6,10 @@ import numpy as np
 
 from ..checks import choice
 from ..errors import BrianModesError
-from ..network import ModeNetwork
+from ..surgery import remove_modes
 from .importance import mode_importance
 
 ORDERS = ("ascending", "descending", "random")
-
-
-def remove_modes(net, modes):
-    """A copy of ``net`` without the given modes (P shrinks; nothing else changes).
-
-    Removing every mode leaves one mode with lambda = 0 (no recurrence).
-    """
-    modes = np.unique(np.asarray(modes, dtype=int))
-    if net.parametrization != "modes":
-        raise BrianModesError("a full-rank network has no modes")
-    if modes.size and (modes.min() < 0 or modes.max() >= net.P):
-        raise BrianModesError(f"mode indices must be in 0..{net.P - 1}, got {modes.tolist()}")
-    keep = np.setdiff1d(np.arange(net.P), modes)
-    params = {k: v.copy() for k, v in net.params.items()}
-    if keep.size == 0:
-        params.update(xi_in=params["xi_in"][:, :1], xi_out=params["xi_out"][:, :1], lam=np.zeros(1))
-    else:
-        params.update(xi_in=params["xi_in"][:, keep], xi_out=params["xi_out"][:, keep], lam=params["lam"][keep])
-    config = net.config()
-    config["P"] = len(params["lam"])
-    return ModeNetwork(**config, params=params, metadata=dict(net.metadata))
 
 
 def removal_order(net, order, rng=None):
