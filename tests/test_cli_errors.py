@@ -79,7 +79,7 @@ CASES = [
     ("mnist folder missing", ["train", "mnist", "--data-dir", "{root}/nonexistent/mnist"], "nonexistent"),
     ("mnist without a folder", ["train", "mnist"], "needs data_dir"),
     ("data folder for another task", ["train", "digits", "--data-dir", "{root}"], "only used by tasks that read files"),
-    ("switches for another task", ["train", "digits", "--switch-prob", "0.2"], "only used by the context task"),
+    ("switches for another task", ["train", "digits", "--switch-prob", "0.2"], "--switch-prob is only used by tasks that take switch_prob (not digits)"),
     ("out is a file", ["train", "digits", "--out", "{root}/file.txt"], "is a file, not a folder"),
     ("out under a file", ["train", "digits", "--out", "{root}/file.txt/run"], "which is a file"),
     ("out not writable", ["train", "digits", "--out", "{root}/readonly/run"], "is not writable"),

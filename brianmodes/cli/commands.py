@@ -20,21 +20,24 @@ def _constants(args):
 
 
 def _task_from_args(args):
-    from ..tasks import make_task
+    """The task of ``brianmodes train TASK``: each option goes to the tasks whose constructor takes it."""
+    import inspect
 
-    from ..tasks import TASKS
+    from ..tasks import TASKS, make_task
 
+    cls = TASKS[args.task]
+    takes = inspect.signature(cls.__init__).parameters
     kwargs = {}
-    if args.task in TASKS and TASKS[args.task].needs_data_dir:
+    if cls.needs_data_dir:
         kwargs["data_dir"] = args.data_dir
     elif args.data_dir:
         raise BrianModesError(f"--data-dir is only used by tasks that read files (not {args.task})")
-    if args.steps:
-        kwargs["n_steps"] = args.steps
-    if args.switch_prob is not None:
-        if args.task != "context":
-            raise BrianModesError("--switch-prob is only used by the context task")
-        kwargs["switch_prob"] = args.switch_prob
+    for option, value, name in (("--steps", args.steps, "n_steps"), ("--switch-prob", args.switch_prob, "switch_prob")):
+        if value is None:
+            continue
+        if name not in takes:
+            raise BrianModesError(f"{option} is only used by tasks that take {name} (not {args.task})")
+        kwargs[name] = value
     return make_task(args.task, **kwargs)
 
 
