@@ -128,13 +128,6 @@ def _standalone_runner_class():
                     self._remove_run_args()
                     shutil.rmtree(self.directory / results, ignore_errors=True)
 
-        def _remove_run_args(self):
-            for name in self._device.run_args_arrays:
-                for path in (self.directory / "static_arrays" / name,
-                             self.directory / "static_arrays" / f"{name}.lock"):
-                    path.unlink(missing_ok=True)
-            self._device.run_args_arrays.clear()
-
     return SharedStandaloneRunner
 
 
