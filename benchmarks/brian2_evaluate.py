@@ -22,7 +22,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--data-dir")
-    parser.add_argument("--devices", nargs="+", default=["cpp_standalone"])
+    parser.add_argument("--devices", nargs="+", default=["cpp_standalone"], choices=("cpp_standalone", "cython", "numpy"),
+                        help="cpp_standalone, or a target of Brian2's runtime device (cython, numpy)")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--trials", type=int)
     args = parser.parse_args()
@@ -37,7 +38,9 @@ def main():
         rows.append((f"numpy engine ({np.dtype(dtype).name})", m[metric], m["rate_hz"], sec, 0.0, m["n_trials"] / sec))
         print(rows[-1], flush=True)
     for device in args.devices:
-        m = evaluate_brian2(net, task, device=device, n_trials=args.trials, batch_size=args.batch_size)
+        where = ("runtime", device) if device in ("numpy", "cython") else (device, None)  # a runtime target
+        m = evaluate_brian2(net, task, device=where[0], target=where[1], n_trials=args.trials,
+                            batch_size=args.batch_size)
         rows.append((f"Brian2 {device}", m[metric], m["rate_hz"], m["seconds"], m["build_seconds"],
                      m["trials_per_second"]))
         print(rows[-1], flush=True)

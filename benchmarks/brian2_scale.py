@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from brianmodes import BrianModesError, ModeNetwork
-from brianmodes.brian import BrianCircuit, StandaloneRunner
+from brianmodes.brian import BrianCircuit, StandaloneProgram
 
 
 def peak_mib():
@@ -55,7 +55,7 @@ def main():
     x = np.random.default_rng(0).normal(size=(n_steps, 1, 4))
     t0 = time.perf_counter()
     if args.device == "cpp_standalone":
-        runner = StandaloneRunner(net, n_trials=1, n_steps=n_steps, input_kind="current", record_outputs=True)
+        runner = StandaloneProgram(net, n_trials=1, n_steps=n_steps, input_kind="current", record_outputs=True)
         build = time.perf_counter() - t0
         t1 = time.perf_counter()
         result = runner.run(x)

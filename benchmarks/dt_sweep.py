@@ -23,9 +23,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=250)
     parser.add_argument("--data-dir")
     parser.add_argument("--device", default="cpp_standalone")
-    parser.add_argument("--keep-dead-time", action="store_true",
-                        help="refractory = t_ref - dt_model + dt: the clamped time after a spike stays what "
-                             "it was at the training dt (Brian2 clamps for refractory - dt)")
+    parser.add_argument("--brian2-dead-time", action="store_true",
+                        help="refractory = t_ref, so that Brian2 clamps for t_ref - dt after a spike (by default "
+                             "the runners keep the dead time of the training dt: refractory = t_ref - dt_model + dt)")
     args = parser.parse_args()
     rows = []
     for path in args.models:
@@ -35,13 +35,14 @@ def main():
             dt = dt_ms * 1e-3
             m = evaluate_brian2(net, task, device=args.device, n_trials=args.trials,
                                 batch_size=args.batch_size, dt=dt,
-                                refractory=net.t_ref - net.dt + dt if args.keep_dead_time else None)
+                                refractory=net.t_ref if args.brian2_dead_time else None)
             result = (f"accuracy {100 * m['accuracy']:.2f} %" if "accuracy" in m else
                       f"MSE {m['mse']:.4f}, decision accuracy {100 * m['decision_accuracy']:.1f} %")
             rows.append((path, task.name, dt_ms, result, m["rate_hz"], m["seconds"]))
             print(rows[-1], flush=True)
     print(f"\nBrian2 ({args.device}), {args.trials} held-out trials per entry"
-          + (", dead time after a spike kept at t_ref - dt_model" if args.keep_dead_time else "") + "\n")
+          + (", refractory = t_ref (clamped for t_ref - dt)" if args.brian2_dead_time else
+             ", dead time after a spike kept at t_ref - dt_model") + "\n")
     print("| model | task | dt (ms) | result | mean rate (Hz) | time (s) |")
     print("|---|---|---|---|---|---|")
     for path, name, dt_ms, result, rate, sec in rows:

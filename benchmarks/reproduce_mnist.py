@@ -9,11 +9,11 @@ test set. Prints a markdown table beside the published numbers.
 """
 
 import argparse
-import time
 from pathlib import Path
 
 from brianmodes import load, save
 from brianmodes.tasks import make_task
+from brianmodes.recipe import train_and_evaluate
 from brianmodes.train import Trainer
 
 PUBLISHED_N100 = {1: 96.2, 3: 96.0, 10: 95.3, 30: 94.9, 100: 95.2, 200: 94.8}
@@ -44,16 +44,14 @@ def main():
             print(row, flush=True)
             continue
         net = task.make_network(N=args.N, P=P, seed=args.seed, discretization="published")
-        t0 = time.perf_counter()
-        trainer = Trainer(n_batches=args.batches, batch_size=256, seed=args.seed, progress=True).fit(net, task)
-        seconds = time.perf_counter() - t0
-        metrics = task.evaluate(net)
-        net.metadata.update(metrics=metrics, batches=args.batches, train_seconds=round(seconds, 1),
-                            command=f"python benchmarks/reproduce_mnist.py --P {P} --batches {args.batches} "
-                                    f"--seed {args.seed}")
+        run = train_and_evaluate(net, task, Trainer(n_batches=args.batches, batch_size=256, seed=args.seed,
+                                                    progress=True),
+                                 command=f"python benchmarks/reproduce_mnist.py --P {P} --batches {args.batches} "
+                                         f"--seed {args.seed}")
         save(net, path)
+        metrics, seconds = run.metrics, run.train_seconds
         row = (P, 100 * metrics["accuracy"], PUBLISHED_N100.get(P) if args.N == 100 else None,
-               metrics["rate_hz"], seconds, trainer.history_[-1]["loss"])
+               metrics["rate_hz"], seconds, run.history[-1]["loss"])
         rows.append(row)
         print(f"P={P}: test accuracy {row[1]:.2f} % (published {row[2]}), rate {row[3]:.1f} Hz, "
               f"{seconds:.0f} s", flush=True)

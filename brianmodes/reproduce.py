@@ -41,21 +41,26 @@ SCALES = {
 }
 
 
-def _train_or_reuse(task, N, P, batches, seed, folder, progress):
+def _train_or_reuse(task, N, P, batches, seed, folder, progress, eval_trials=None):
+    """A model of the report, trained (:func:`~brianmodes.recipe.train_and_evaluate`) or found in ``folder``.
+
+    Returns the network, its held-out metrics, its file and whether it was reused.
+    """
+    from .recipe import train_and_evaluate
+
     path = folder / f"{task.name}-N{N}-P{P}-seed{seed}.npz"
     if path.exists():
         net = load(path)
         meta = net.metadata
         if (meta.get("batches") == batches and net.N == N and net.P == P
                 and meta.get("task", {}).get("name") == task.name):
-            return net, path, True
+            return net, task.evaluate(net, n_trials=eval_trials), path, True
     net = task.make_network(N=N, P=P, seed=seed)
-    trainer = Trainer(n_batches=batches, seed=seed, progress=progress).fit(net, task)
-    net.metadata.update(batches=batches, train_seconds=round(trainer.history_[-1]["seconds"], 1),
-                        command=f"brianmodes train {task.name} --N {N} --P {P} --batches {batches} --seed {seed}",
-                        date=datetime.datetime.now().isoformat(timespec="seconds"), brianmodes=__version__)
+    run = train_and_evaluate(net, task, Trainer(n_batches=batches, seed=seed, progress=progress),
+                             command=f"brianmodes train {task.name} --N {N} --P {P} --batches {batches} --seed {seed}",
+                             eval_trials=eval_trials, runner="auto")
     save(net, path)
-    return net, path, False
+    return net, run.metrics, path, False
 
 
 #: Attractor-like regions are stated only if every condition's trajectory slows below this
@@ -188,8 +193,8 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
     # -- classification accuracy against P ---------------------------------
     rows, nets = [], {}
     for P in s["image_P"]:
-        net, path, reused = _train_or_reuse(images, N, P, s["image_batches"], seed, models, progress)
-        m = images.evaluate(net, n_trials=s["eval_trials"])
+        net, m, path, reused = _train_or_reuse(images, N, P, s["image_batches"], seed, models, progress,
+                                               eval_trials=s["eval_trials"])
         nets[P] = net
         published = PUBLISHED_MNIST.get(N, {}).get(P) if images.name == "mnist" else None
         rows.append((P, 100 * m["accuracy"], published, m["rate_hz"], net.metadata.get("command", ""), reused))
@@ -216,8 +221,7 @@ def reproduce(scale="quick", data_dir=None, out=None, seed=0, progress=True):
     # -- context task ------------------------------------------------------
     ctx_rows, ctx_nets = [], {}
     for P in s["context_P"]:
-        net, path, reused = _train_or_reuse(context, N, P, s["context_batches"], seed, models, progress)
-        m = context.evaluate(net)
+        net, m, path, reused = _train_or_reuse(context, N, P, s["context_batches"], seed, models, progress)
         ctx_nets[P] = net
         ctx_rows.append((P, m["mse"], 100 * m["decision_accuracy"], m["rate_hz"], net.metadata.get("command", ""),
                          reused))

@@ -8,13 +8,14 @@ ask to replace (:func:`refuse_to_lose_work`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 from .errors import BrianModesError
 
 #: Files a training run writes into its folder.
-RUN_FILES = ("model.npz", "checkpoint.npz", "history.csv", "metrics.json")
+RUN_FILES = ("model.npz", "checkpoint.npz", "history.csv", "card.json", "metrics.json")
 
 
 def check_output_folder(out, option="--out"):
@@ -79,3 +80,24 @@ def remove_stale_temporaries(out):
     for name in RUN_FILES:
         for stale in Path(out).glob(f"{name}.*.tmp"):
             stale.unlink()
+
+
+@contextlib.contextmanager
+def file_lock(path, shared=False):
+    """An advisory lock on ``path`` between processes (``fcntl.flock``): shared or exclusive.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.lock")
+    >>> with file_lock(path, shared=True), file_lock(path, shared=True):
+    ...     pass
+    """
+    import fcntl
+
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -203,7 +203,7 @@ def test_neuron_models_parity(name, recurrence):
 def test_neuron_models_parity_compiled(name, device, recurrence):
     """Adaptive LIF with trained per-neuron time constants, and a user's neuron (trainable per-neuron tau_m
     and v_reset, a saturating drive, Brian2's hold): 0 spike mismatches on Cython and C++ standalone."""
-    from brianmodes.brian import StandaloneRunner
+    from brianmodes.brian import StandaloneProgram
     from brianmodes.neurons import adaptive_lif
     from test_neuron_model import USER_MODEL
 
@@ -216,7 +216,7 @@ def test_neuron_models_parity_compiled(name, device, recurrence):
     if device == "cython":
         result = BrianCircuit(net, n_trials=N_TRIALS, record=("v",), recurrence=recurrence).run(x, target="cython")
     else:
-        with StandaloneRunner(net, n_trials=N_TRIALS, n_steps=150, record=("v",), recurrence=recurrence) as runner:
+        with StandaloneProgram(net, n_trials=N_TRIALS, n_steps=150, record=("v",), recurrence=recurrence) as runner:
             result = runner.run(x)
     _assert_parity(net, x, result)
 
@@ -265,12 +265,12 @@ def test_context_parity_cython_target():
 @pytest.mark.compiled
 @pytest.mark.parametrize("recurrence", ["modes", "dense"])
 def test_parity_cpp_standalone_build_once_run_many(recurrence):
-    from brianmodes.brian import StandaloneRunner
+    from brianmodes.brian import StandaloneProgram
 
     task = make_task("digits", n_steps=40)
     net = _strong(task.make_network(N=30, P=3, seed=7))
     rng = np.random.default_rng(7)
-    with StandaloneRunner(net, n_trials=N_TRIALS, n_steps=40, recurrence=recurrence, input_kind="spikes",
+    with StandaloneProgram(net, n_trials=N_TRIALS, n_steps=40, recurrence=recurrence, input_kind="spikes",
                           record=("v",)) as runner:
         build_dir = runner.directory
         for _ in range(2):  # new inputs, same compiled program
@@ -288,7 +288,7 @@ def test_evaluate_in_brian2_equals_numpy_engine():
 
     task = make_task("context", n_steps=200, stim_off=150)
     net = _strong(task.make_network(N=30, P=2, seed=8))
-    ours = evaluate_brian2(net, task, device="numpy", n_trials=30, batch_size=12)
+    ours = evaluate_brian2(net, task, device="runtime", n_trials=30, batch_size=12)
     engine = task.evaluate(net, n_trials=30, batch_size=12, dtype=np.float64)
     assert ours["n_trials"] == 30
     for key in ("mse", "decision_accuracy", "rate_hz"):
@@ -318,8 +318,8 @@ def test_finer_dt_keeps_context_performance_close():
 
     task = make_task("context", n_steps=200, stim_off=150)
     net = _strong(task.make_network(N=30, P=2, seed=10))
-    coarse = evaluate_brian2(net, task, device="numpy", n_trials=20, batch_size=20)
-    fine = evaluate_brian2(net, task, device="numpy", n_trials=20, batch_size=20, dt="0.5 ms")
+    coarse = evaluate_brian2(net, task, device="runtime", n_trials=20, batch_size=20)
+    fine = evaluate_brian2(net, task, device="runtime", n_trials=20, batch_size=20, dt="0.5 ms")
     assert fine["dt"] == pytest.approx(0.0005)
     assert abs(fine["rate_hz"] - coarse["rate_hz"]) < 0.25 * coarse["rate_hz"]
 
@@ -351,14 +351,14 @@ def test_user_monitor_and_silencing_in_segments():
 @pytest.mark.compiled
 def test_failed_standalone_compile_names_the_alternative():
     import brian2
-    from brianmodes.brian import StandaloneRunner
+    from brianmodes.brian import StandaloneProgram
 
     net = ModeNetwork(N=5, P=1, N_in=2, N_out=1, readout="per_step")
     make_args = brian2.prefs.devices.cpp_standalone.extra_make_args_unix
     brian2.prefs.devices.cpp_standalone.extra_make_args_unix = make_args + ["CXX=/nonexistent/compiler"]
     try:
         with pytest.raises(BrianModesError, match=r"standalone compilation failed.*numpy target.*needs no compiler"):
-            StandaloneRunner(net, n_trials=1, n_steps=5)
+            StandaloneProgram(net, n_trials=1, n_steps=5)
     finally:
         brian2.prefs.devices.cpp_standalone.extra_make_args_unix = make_args
     # and the runtime device still works

@@ -226,7 +226,7 @@ def test_set_parameters_cython_target():
 def test_set_parameters_cpp_standalone_without_recompiling(monkeypatch):
     from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
-    from brianmodes.brian import StandaloneRunner
+    from brianmodes.brian import StandaloneProgram
 
     compiles = []
     original = CPPStandaloneDevice.compile_source
@@ -235,7 +235,7 @@ def test_set_parameters_cpp_standalone_without_recompiling(monkeypatch):
     nets = [_network(s) for s in (1, 2, 3)]
     x = _inputs(0)
     order = nets[1:] + nets[:1]
-    with StandaloneRunner(nets[0], n_trials=3, n_steps=x.shape[0], record=("v",)) as runner:
+    with StandaloneProgram(nets[0], n_trials=3, n_steps=x.shape[0], record=("v",)) as runner:
         main = runner.directory / "main"
         built = main.stat().st_mtime_ns
         assert compiles == [1]

@@ -116,7 +116,7 @@ def test_import_bad_arrays_one_line(tmp_path):
 
 
 def test_evaluate_with_brian2_backend(trained, capsys):
-    assert main(["evaluate", str(trained / "model.npz"), "--backend", "brian2", "--device", "numpy",
+    assert main(["evaluate", str(trained / "model.npz"), "--backend", "brian2", "--device", "runtime", "--target", "numpy",
                  "--trials", "40", "--json"]) == 0
     brian = json.loads(capsys.readouterr().out)
     assert main(["evaluate", str(trained / "model.npz"), "--trials", "40", "--json", "--dtype", "float64"]) == 0
@@ -127,7 +127,7 @@ def test_evaluate_with_brian2_backend(trained, capsys):
 def test_simulate_writes_figure_and_results(trained, tmp_path, capsys):
     plot, results_file = tmp_path / "raster.png", tmp_path / "results" / "simulation.json"
     results_file.parent.mkdir()
-    assert main(["simulate", str(trained / "model.npz"), "--trials", "3", "--device", "numpy",
+    assert main(["simulate", str(trained / "model.npz"), "--trials", "3", "--device", "runtime", "--target", "numpy",
                  "--dt", "1ms", "--plot", str(plot), "--results", str(results_file)]) == 0
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raster.png", "results"]   # nothing unasked
@@ -139,7 +139,7 @@ def test_simulate_writes_figure_and_results(trained, tmp_path, capsys):
 
 @pytest.mark.slow   # a fresh interpreter that imports Brian2: seconds
 def test_simulate_writes_only_what_is_asked(trained, tmp_path):
-    code, out, err = run_cli("simulate", trained / "model.npz", "--trials", "2", "--device", "numpy",
+    code, out, err = run_cli("simulate", trained / "model.npz", "--trials", "2", "--device", "runtime", "--target", "numpy",
                              "--plot", "raster.png", cwd=tmp_path)
     assert code == 0, err
     assert [p.name for p in tmp_path.iterdir()] == ["raster.png"] and "figure written to raster.png" in out

@@ -101,12 +101,12 @@ CASES = [
     ("simulate at a zero time step", ["simulate", "{root}/run/model.npz", "--dt", "0ms"],
      "--dt: expected a positive time"),
     ("simulate at a time step that does not divide", ["simulate", "{root}/run/model.npz", "--dt", "0.3ms",
-                                                      "--device", "numpy"], "whole number"),
-    ("figure into a missing folder", ["simulate", "{root}/run/model.npz", "--device", "numpy",
+                                                      "--device", "runtime", "--target", "numpy"], "whole number"),
+    ("figure into a missing folder", ["simulate", "{root}/run/model.npz", "--device", "runtime", "--target", "numpy",
                                       "--plot", "{root}/missing/raster.png"], "does not exist"),
-    ("results into a folder", ["simulate", "{root}/run/model.npz", "--device", "numpy", "--results", "{root}"],
+    ("results into a folder", ["simulate", "{root}/run/model.npz", "--device", "runtime", "--target", "numpy", "--results", "{root}"],
      "is a folder"),
-    ("a rate network in Brian2", ["simulate", "{root}/tanh.npz", "--device", "numpy"], "only spiking"),
+    ("a rate network in Brian2", ["simulate", "{root}/tanh.npz", "--device", "runtime", "--target", "numpy"], "only spiking"),
     ("sweep without a grid", ["sweep", "--out", "{root}/sweep"], "give a configuration file or a grid"),
     ("reproduce at an unknown scale", ["reproduce", "--scale", "huge"], "invalid choice"),
 ]
@@ -152,10 +152,10 @@ def without_compiler_env(tmp_path):
 
 
 NO_COMPILER_CASES = [
-    ("simulate with cython", ["simulate", "{root}/run/model.npz", "--device", "cython"]),
+    ("simulate with cython", ["simulate", "{root}/run/model.npz", "--device", "runtime", "--target", "cython"]),
     ("simulate with C++ standalone", ["simulate", "{root}/run/model.npz", "--device", "cpp_standalone"]),
     ("evaluate in Brian2 with cython", ["evaluate", "{root}/run/model.npz", "--backend", "brian2",
-                                        "--device", "cython"]),
+                                        "--device", "runtime", "--target", "cython"]),
     ("evaluate in Brian2 with C++ standalone", ["evaluate", "{root}/run/model.npz", "--backend", "brian2"]),
 ]
 
@@ -170,7 +170,7 @@ def test_no_compiler_is_one_line_naming_what_works(world, tmp_path, name, args):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("brianmodes: error: ") and "needs a C++ compiler" in lines[0]
-    assert "--device numpy" in lines[0]
+    assert "--device runtime --target numpy" in lines[0]
     assert snapshot(world) == before
 
 
@@ -197,7 +197,7 @@ def test_without_a_compiler_engine_compiled_is_one_line_and_auto_warns_once(tmp_
 @pytest.mark.parametrize("args, message", [
     (["train", "digits", "--tau-s", "-10ms"], "tau_s must be a finite positive time"),
     (["train", "cifar"], "invalid choice"),
-    (["simulate", "{root}/tanh.npz", "--device", "numpy"], "only spiking"),
+    (["simulate", "{root}/tanh.npz", "--device", "runtime", "--target", "numpy"], "only spiking"),
     (["evaluate", "{root}/truncated.npz"], "damaged"),
 ])
 def test_the_console_script_prints_one_line_too(world, tmp_path, args, message):

@@ -210,6 +210,28 @@ def test_choose_modes_cross_validates_over_folds():
         choose_modes(x, cond, activity, N=20, Ps=(2, 1))
 
 
+def test_mode_fit_is_an_estimator_with_the_same_fit_as_choose_modes():
+    from sklearn.base import clone
+
+    from brianmodes.data import ModeFit
+    from brianmodes.data.fit import choose_modes
+
+    x, cond, activity = _ground_truth()
+    fit = ModeFit(N=20, Ps=(1, 2), n_folds=2, n_batches=20, net_kwargs={"filter": "double-ema"})
+    assert fit.get_params()["Ps"] == (1, 2) and not hasattr(fit, "best_P_")  # stored as given, nothing learnt
+    copy = clone(fit).set_params(Ps=[1, 2])
+    assert copy.get_params()["Ps"] == [1, 2] and copy.N == 20 and copy is not fit
+    assert fit.fit(x, cond, activity) is fit
+    curve = choose_modes(x, cond, activity, N=20, Ps=(1, 2), n_folds=2, n_batches=20, filter="double-ema")
+    np.testing.assert_array_equal(fit.cv_errors_, curve["fold_errors"])  # one implementation, same seeds
+    assert fit.best_P_ == curve["best_P"] and fit.network_ is fit.networks_[fit.best_P_]
+    assert fit.cv_mean_.shape == fit.cv_sem_.shape == (2,) and fit.noise_floor_ == curve["noise_floor"]
+    with pytest.raises(BrianModesError, match="rule must be one of stepwise, one-se, min"):
+        ModeFit(N=20, rule="aic").fit(x, cond, activity)
+    with pytest.raises(BrianModesError, match="ModeFit has no setting 'P'"):
+        fit.set_params(P=3)
+
+
 def test_stepwise_choice_stops_where_one_more_mode_is_within_noise():
     from brianmodes.data.fit import one_standard_error_choice, stepwise_choice
 

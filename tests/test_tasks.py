@@ -206,7 +206,8 @@ class _LouderChannel(Task):
 def test_a_new_task_is_its_class_alone(monkeypatch, tmp_path, capsys):
     """Registering a Task subclass is all it takes: the command line, sweeps and model cards read the rest from it."""
     from brianmodes.cli import main
-    from brianmodes.sweep import RunConfig, model_card
+    from brianmodes.recipe import model_card
+    from brianmodes.sweep import RunConfig
     from brianmodes.tasks import TASKS, make_task
 
     monkeypatch.setitem(TASKS, "louder", _LouderChannel)
@@ -217,7 +218,7 @@ def test_a_new_task_is_its_class_alone(monkeypatch, tmp_path, capsys):
                  "--out", str(tmp_path / "run"), "--quiet"]) == 0
     net = brianmodes.load(tmp_path / "run" / "model.npz")
     assert net.metadata["task"]["name"] == "louder" and (net.N_in, net.N_out) == (2, 2)
-    card = model_card(cfg, net, {"train_seconds": 0.0, "date": "2026-12-02", "accuracy": 0.5})
+    card = model_card(net, "louder-run")
     assert card["data"] == _LouderChannel.data_description and "--data-dir" not in card["evaluate_command"]
     with pytest.raises(BrianModesError, match="only used by tasks that read files"):
         RunConfig(task="louder", N=8, P=1, data_dir=str(tmp_path))

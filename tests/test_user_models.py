@@ -90,10 +90,10 @@ def test_training_lowers_the_loss_and_beats_chance(kind, task_name):
     ratio, metric, above = SETUPS[task_name][2:5]
     assert np.all(np.isfinite(loss))
     assert loss[-5:].mean() < ratio * loss[:5].mean()
-    metrics = task.evaluate(net, n_trials=200, engine="numpy")
+    metrics = task.evaluate(net, n_trials=200, runner="numpy")
     assert metrics[metric] > above
     if task_name == "context":
-        untrained = task.evaluate(make_net(kind, task), n_trials=200, engine="numpy")
+        untrained = task.evaluate(make_net(kind, task), n_trials=200, runner="numpy")
         assert metrics["mse"] < 0.9 * untrained["mse"]
 
 

@@ -297,7 +297,7 @@ for label, neuron in neurons.items():
     trainer = Trainer(n_batches=1000 if not QUICK else 40, batch_size=64 if not QUICK else 32, lr=3e-3,
                       progress=not QUICK, engine=ENGINE).fit(nets[label], task)
     losses[label] = [row["loss"] for row in trainer.history_]
-    accuracy[label] = round(100 * task.evaluate(nets[label], engine=ENGINE)["accuracy"], 1)
+    accuracy[label] = round(100 * task.evaluate(nets[label], runner=ENGINE)["accuracy"], 1)
 fig, ax = plt.subplots()
 for label, loss in losses.items():
     ax.plot(loss, label=f"{label}: {accuracy[label]} % held out")
@@ -356,8 +356,8 @@ ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0)); plt.tight
         ("code", '''from brianmodes.brian import evaluate_brian2
 
 n = 360 if not QUICK else 16
-in_brian2 = evaluate_brian2(net, task, device="numpy" if QUICK else "cpp_standalone", n_trials=n, batch_size=n)
-in_numpy = task.evaluate(net, n_trials=n, engine=ENGINE)
+in_brian2 = evaluate_brian2(net, task, device="runtime" if QUICK else "cpp_standalone", n_trials=n, batch_size=n)
+in_numpy = task.evaluate(net, n_trials=n, runner=ENGINE)
 print(f"accuracy on {n} held-out trials: Brian2 {100 * in_brian2['accuracy']:.1f} %, "
       f"numpy engine {100 * in_numpy['accuracy']:.1f} %")'''),
         ("md", "## On the command line\n\n"

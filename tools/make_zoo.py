@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from brianmodes import __version__, load, save
+from brianmodes.recipe import model_card
 from brianmodes.tasks import TASKS, make_task
 from brianmodes.zoo import SOURCE_MODELS, read_card
 
@@ -96,35 +97,14 @@ def clean_metadata(metadata, name):
     return metadata
 
 
-def make_card(name, net, metrics):
-    """The model card of a model whose metadata is already clean."""
-    task = net.metadata["task"]["name"]
-    task_class = TASKS.get(task)
-    reads_files = task_class is not None and task_class.needs_data_dir
+def make_card(name, net):
+    """The model card of a zoo model whose metadata is already clean (:func:`brianmodes.recipe.model_card`)."""
+    reads_files = TASKS[net.metadata["task"]["name"]].needs_data_dir
     mnist = " --data-dir " + MNIST_DIR if reads_files else ""
-    description = f"{task} task, N={net.N}, P={net.P}"
-    if net.discretization == "brian2":
-        description = (f"{task} task, N={net.N} LIF neurons, P={net.P} modes, "
-                       "brian2 discretization (runs in Brian2 spike for spike)")
-    return {
-        "name": name,
-        "description": description,
-        "config": net.config(),
-        "neuron_model": net.model.to_dict(),
-        "task": net.metadata["task"],
-        "data": (task_class.data_description + (ZOO_DATA_NOTE if reads_files else "")) if task_class
-        else f"the {task} task's held-out trials",
-        "training_command": net.metadata.get("command"),
-        "zoo_command": f"python tools/make_zoo.py {name}={name}/model.npz{mnist}",
-        "trainer": net.metadata.get("trainer"),
-        "batches": net.metadata.get("batches"),
-        "train_seconds": net.metadata.get("train_seconds"),
-        "trained": net.metadata.get("date"),
-        "metrics_held_out": metrics,
-        "evaluate_command": f"brianmodes evaluate {name}{mnist}",
-        "card_written": datetime.date.today().isoformat(),
-        "brianmodes": __version__,
-    }
+    return model_card(net, name, data_note=ZOO_DATA_NOTE if reads_files else "",
+                      evaluate_command=f"brianmodes evaluate {name}{mnist}",
+                      zoo_command=f"python tools/make_zoo.py {name}={name}/model.npz{mnist}",
+                      card_written=datetime.date.today().isoformat(), brianmodes=__version__)
 
 
 def metric_text(metrics):
@@ -167,7 +147,7 @@ def add_model(name, path, data_dir=None, folder=SOURCE_MODELS):
     metrics = make_task(task_config).evaluate(net, dtype=np.float64)
     net.metadata = clean_metadata(net.metadata, name)
     net.metadata["metrics"] = metrics
-    card = make_card(name, net, metrics)
+    card = make_card(name, net)
     save(net, Path(folder) / f"{name}.npz")
     (Path(folder) / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
     return metrics

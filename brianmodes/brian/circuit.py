@@ -305,7 +305,7 @@ class BrianCircuit:
         a runtime device (numpy or cython target) they are assigned to the
         synapses, groups and namespace and become the initial state of every
         later run; in a C++ standalone program they are kept as ``run_args``
-        of the next runs (see :class:`StandaloneRunner`), without
+        of the next runs (see :class:`StandaloneProgram`), without
         recompiling. The circuit keeps a copy of ``net``.
 
         Raises
@@ -372,7 +372,7 @@ class BrianCircuit:
         >>> circuit.network.run(200 * ms)                      # doctest: +SKIP
         """
         if self.standalone:
-            raise BrianModesError("a standalone program is prepared by StandaloneRunner")
+            raise BrianModesError("a standalone program is prepared by StandaloneProgram")
         self.network.restore("initial")
         return self._set_inputs(inputs)
 
@@ -394,7 +394,7 @@ class BrianCircuit:
 
         if target not in ("numpy", "cython"):
             raise BrianModesError(f"runtime target must be 'numpy' or 'cython', got {target!r}; "
-                                  "for C++ standalone use brianmodes.brian.StandaloneRunner")
+                                  "for C++ standalone use brianmodes.brian.StandaloneProgram")
         if target == "cython":
             check_toolchain("cython")
         n_steps = self.prepare(inputs)
@@ -406,7 +406,7 @@ class BrianCircuit:
             if target == "cython" and "ompil" in str(err):
                 first_line = str(err).strip().splitlines()[0]
                 raise BrianModesError(f"Brian2 could not compile the Cython code ({first_line}); "
-                                      "use target='numpy' (--device numpy), which needs no compiler") from None
+                                      "use target='numpy' (--target numpy), which needs no compiler") from None
             raise
         finally:
             b2.prefs.codegen.target = previous

@@ -56,5 +56,6 @@ def check_toolchain(kind):
     if missing:
         raise BrianModesError(
             f"Brian2's {kind} needs a C++ compiler toolchain, and {', '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not installed; use --device numpy (target='numpy' "
-            "in Python), which needs no compiler, or install one (e.g. `apt install g++ make`)")
+            f"{'is' if len(missing) == 1 else 'are'} not installed; use Brian2's numpy target "
+            "(--device runtime --target numpy; device='runtime', target='numpy' in Python), which needs no "
+            "compiler, or install one (e.g. `apt install g++ make`)")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -144,10 +144,9 @@ def with_neuron_parameters(model, N, per_neuron=(), trainable=(), spread=None, s
 
 
 def cmd_train(args):
-    from .. import __version__
-    from ..io import save, write_text_atomic
-    from ..train.trainer import Trainer, write_history_csv
     from ..neurons.run import engine_for
+    from ..recipe import train_and_evaluate, write_run_folder
+    from ..train.trainer import Trainer
 
     task = _task_from_args(args)
     net_kwargs = {"parametrization": args.parametrization, "neuron": args.neuron,
@@ -179,7 +178,8 @@ def cmd_train(args):
         print(f"note: no checkpoint in {out}; starting from the beginning", file=sys.stderr)
     t0 = time.perf_counter()
     try:
-        trainer.fit(net, task, resume=args.resume)
+        run = train_and_evaluate(net, task, trainer, command="brianmodes " + shlex.join(args.argv),
+                                 resume=args.resume, eval_dtype=args.dtype, progress=not args.quiet)
     except KeyboardInterrupt:
         kept = (f"checkpoint in {out / 'checkpoint.npz'}" if (out / "checkpoint.npz").exists()
                 else "no checkpoint had been written")
@@ -187,21 +187,12 @@ def cmd_train(args):
               "and --resume", file=sys.stderr)
         return 130
     seconds_now = time.perf_counter() - t0
-    train_seconds = trainer.history_[-1]["seconds"] if trainer.history_ else 0.0
-    metrics = task.evaluate(net, dtype=args.dtype, progress=not args.quiet, engine=trainer.engine_used_)
-    net.metadata.update({
-        "task": task.config(), "trainer": trainer.settings(), "metrics": metrics,
-        "train_seconds": round(train_seconds, 2), "batches": len(trainer.history_),
-        "command": "brianmodes " + shlex.join(args.argv),
-        "date": datetime.datetime.now().isoformat(timespec="seconds"), "brianmodes": __version__})
-    path = save(net, out / "model.npz")
-    write_history_csv(out / "history.csv", trainer.history_)
-    write_text_atomic(out / "metrics.json", json.dumps({**metrics, "train_seconds": train_seconds}, indent=2))
+    write_run_folder(out, run)
     ran = len(trainer.history_) - trainer.resumed_from_
     resumed = f" ({ran} in this run, resumed from batch {trainer.resumed_from_})" if trainer.resumed_from_ else ""
     print(f"trained {len(trainer.history_)} batches{resumed} in {seconds_now:.1f} s; "
-          f"test: {_format_metrics(metrics)}")
-    print(f"model written to {path}")
+          f"test: {_format_metrics(run.metrics)}")
+    print(f"model written to {out / 'model.npz'}")
     return 0
 
 
@@ -211,6 +202,31 @@ def _load_task_for(net, data_dir=None):
     return task_for(net, data_dir)
 
 
+def _brian2_runner(args, net, **options):
+    """The Brian2 runner that --device and --target name (0.1's --device numpy/cython: a note, then as meant)."""
+    from ..brian import brian2_runner, check_toolchain
+    from ..brian.equations import continuous_model
+
+    device, target = args.device, args.target
+    if device in ("numpy", "cython"):
+        print(f"note: --device {device} is Brian2's runtime device with the {device} target; write "
+              f"--device runtime --target {device}", file=sys.stderr)
+        device, target = "runtime", target or device
+    if device == "runtime":
+        target = target or args.default_target
+    elif target is not None:
+        print(f"note: --target {target} is for the runtime device; cpp_standalone generates C++", file=sys.stderr)
+        target = None
+    check_toolchain(target or device)
+    continuous_model(net)  # a rate model or a discrete user update: refused here, before anything runs
+    if net.discretization == "published":
+        print("note: this model was trained with the 'published' update; Brian2 simulates the "
+              "continuous-time equations (discretization 'brian2')", file=sys.stderr)
+    with warnings.catch_warnings():  # said once above, in the command line's words
+        warnings.simplefilter("ignore", FutureWarning)
+        return brian2_runner(device, target, dt=args.dt, recurrence=args.recurrence, **options)
+
+
 def cmd_evaluate(args):
     from ..io import load
 
@@ -218,20 +234,18 @@ def cmd_evaluate(args):
     task = _load_task_for(net, args.data_dir)
     t0 = time.perf_counter()
     if args.backend == "brian2":
-        from ..brian import check_toolchain, evaluate_brian2
-
-        check_toolchain(args.device)
-
-        if net.model.kind != "continuous":
-            print(f"note: this model was trained with the {net.discretization or 'discrete'!r} update; "
-                  "Brian2 simulates the continuous-time equations (discretization 'brian2')", file=sys.stderr)
-        metrics = evaluate_brian2(net, task, device=args.device, n_trials=args.trials, batch_size=args.batch_size,
-                                  seed=args.seed, recurrence=args.recurrence, progress=not args.json)
+        runner = _brian2_runner(args, net, seed=args.seed + 1)
     else:
+        from ..runners import make_runner
+
+        runner = make_runner(args.engine, dtype=args.dtype)
+    with runner, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="this network was trained with the published")  # noted above
         metrics = task.evaluate(net, n_trials=args.trials, batch_size=args.batch_size, seed=args.seed,
-                                dtype=args.dtype, progress=not args.json, engine=args.engine)
-        metrics["seconds"] = time.perf_counter() - t0
-        metrics["trials_per_second"] = metrics["n_trials"] / metrics["seconds"]
+                                progress=not args.json, runner=runner)
+    metrics["seconds"] = time.perf_counter() - t0
+    metrics["build_seconds"] = runner.build_seconds
+    metrics["trials_per_second"] = metrics["n_trials"] / max(metrics["seconds"] - runner.build_seconds, 1e-9)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
@@ -253,10 +267,6 @@ def model_label(path):
 
 
 def cmd_simulate(args):
-    from ..brian import check_toolchain
-    from ..brian.circuit import BrianCircuit
-    from ..brian.inputs import resample_inputs, substeps
-    from ..brian.standalone import StandaloneRunner
     from ..io import load
 
     plot = check_output_file(args.plot, "--plot") if args.plot else None
@@ -264,31 +274,27 @@ def cmd_simulate(args):
     net = load(args.model)
     task = _load_task_for(net, args.data_dir)
     task.check_network(net)
-    dt = net.dt if args.dt is None else args.dt
-    k = substeps(net.dt, dt)
-    check_toolchain(args.device)
     batch = next(iter(task.test_batches(batch_size=args.trials, n_trials=args.trials, seed=args.seed)))
-    x = resample_inputs(batch.inputs, k, task.input_kind, np.random.default_rng(args.seed + 1))
-    kwargs = {"recurrence": args.recurrence, "input_kind": task.input_kind, "dt": dt}
     t0 = time.perf_counter()
-    if args.device == "cpp_standalone":
-        with StandaloneRunner(net, n_trials=batch.size, n_steps=x.shape[0], **kwargs) as runner:
-            result = runner.run(x)
-    else:
-        result = BrianCircuit(net, n_trials=batch.size, **kwargs).run(x, target=args.device)
+    with _brian2_runner(args, net, record=("s",), seed=args.seed + 1) as runner, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="this network was trained with the published")  # noted above
+        result = runner.run(net, batch.inputs, input_kind=task.input_kind)
     seconds = time.perf_counter() - t0
-    outputs = result.outputs[k - 1::k] if net.readout == "per_step" else result.outputs
-    metrics = {key: float(np.mean(v)) for key, v in task.trial_metrics(outputs, batch).items()}
+    dt = net.dt if args.dt is None else args.dt
+    device = args.device if args.device == "cpp_standalone" else f"runtime ({args.target or args.device})"
+    metrics = {key: float(np.mean(v)) for key, v in task.trial_metrics(result.outputs, batch).items()}
     summary = {
-        "model": str(args.model), "device": args.device, "dt_ms": dt * 1e3, "recurrence": args.recurrence,
-        "trials": batch.size, "duration_ms": x.shape[0] * dt * 1e3, "seconds": round(seconds, 3),
+        "model": str(args.model), "device": args.device if args.device == "cpp_standalone" else "runtime",
+        "target": None if args.device == "cpp_standalone" else runner.target, "dt_ms": dt * 1e3,
+        "recurrence": args.recurrence or ("dense" if net.parametrization == "full" else "modes"),
+        "trials": batch.size, "duration_ms": result.n_steps * net.dt * 1e3, "seconds": round(seconds, 3),
         "mean_rate_hz": float(result.rates().mean()), "metrics": metrics,
         "spike_counts_per_trial": result.spike_count.sum(axis=1).tolist(),
-        "outputs": (outputs.tolist() if net.readout == "max" else outputs[-1].tolist()),
+        "outputs": (result.outputs.tolist() if net.readout == "max" else result.outputs[-1].tolist()),
     }
     if plot:
-        _plot_simulation(plot, result, dt, net, batch, outputs,
-                         title=f"{model_label(args.model)}: Brian2 {args.device}, dt = {dt * 1e3:g} ms")
+        _plot_simulation(plot, result, net, batch,
+                         title=f"{model_label(args.model)}: Brian2 {device}, dt = {dt * 1e3:g} ms")
         print(f"figure written to {plot}")
     print(f"simulated {batch.size} trials ({summary['duration_ms']:g} ms each) in {seconds:.1f} s; "
           f"{_format_metrics(metrics)}; mean rate {summary['mean_rate_hz']:.1f} Hz")
@@ -298,7 +304,7 @@ def cmd_simulate(args):
     return 0
 
 
-def _plot_simulation(path, result, dt, net, batch, outputs, title):
+def _plot_simulation(path, result, net, batch, title):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -306,10 +312,10 @@ def _plot_simulation(path, result, dt, net, batch, outputs, title):
 
     extra = {}
     if net.readout == "per_step":  # outputs over time, beside the targets where the task has them
-        extra = {"outputs": outputs, "output_dt": net.dt}
+        extra = {"outputs": result.outputs, "output_dt": net.dt}
         if np.ndim(batch.targets) == 3:
             extra["targets"] = batch.targets
-    fig = raster_figure(result.spikes, dt, title=title, **extra)
+    fig = raster_figure(result.spikes, net.dt, title=title, **extra)
     fig.savefig(path, dpi=120)
 
 

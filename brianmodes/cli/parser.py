@@ -166,10 +166,7 @@ def build_parser():
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.add_argument("--backend", choices=("numpy", "brian2"), default="numpy",
                           help="brianmodes' own engine (default; see --engine) or a Brian2 simulation")
-    evaluate.add_argument("--device", choices=("numpy", "cython", "cpp_standalone"), default="cpp_standalone",
-                          help="Brian2 device / code-generation target (with --backend brian2)")
-    evaluate.add_argument("--recurrence", choices=("modes", "dense"), default="modes",
-                          help="Brian2 recurrence: P mode units (default) or N^2 synapses")
+    _add_brian2_options(evaluate, device="cpp_standalone", target="numpy", qualifier=" (with --backend brian2)")
     evaluate.add_argument("--batch-size", type=_positive_int, default=500,
                           help="trials simulated side by side (Brian2: copies of the network)")
 
@@ -178,10 +175,7 @@ def build_parser():
                                      "and population-rate figure and a JSON file of results.")
     sim.add_argument("model", help="model .npz file")
     sim.add_argument("--trials", type=_positive_int, default=5, help="number of trials (default 5)")
-    sim.add_argument("--device", choices=("numpy", "cython", "cpp_standalone"), default="cython",
-                     help="Brian2 device / code-generation target (default cython)")
-    sim.add_argument("--dt", type=_positive_time_arg, help="simulation time step, e.g. 0.1ms (default: the model's)")
-    sim.add_argument("--recurrence", choices=("modes", "dense"), default="modes")
+    _add_brian2_options(sim, device="runtime", target="cython")
     sim.add_argument("--plot", help="figure file (PNG, PDF, SVG...)")
     sim.add_argument("--results", help="also write the results (metrics, spike counts, outputs) to this JSON file")
     sim.add_argument("--seed", type=int, default=0, help="seed of the trials and input spikes")
@@ -218,6 +212,22 @@ def build_parser():
     _add_constants(imp)
     return parser
 
+
+
+def _add_brian2_options(parser, device, target, qualifier=""):
+    """Brian2's device and its runtime target, kept apart as Brian2 keeps them; the time step; the recurrence."""
+    parser.add_argument("--device", choices=("runtime", "cpp_standalone", "numpy", "cython"), default=device,
+                        metavar="{runtime,cpp_standalone}",
+                        help=f"Brian2 device{qualifier}: runtime (code run from Python, see --target) or "
+                             f"cpp_standalone (one compiled C++ program); default {device}")
+    parser.add_argument("--target", choices=("numpy", "cython"), default=None,
+                        help=f"code-generation target of the runtime device (default {target})")
+    parser.set_defaults(default_target=target)
+    parser.add_argument("--dt", type=_positive_time_arg,
+                        help="Brian2's simulation time step, a divisor of the model's, e.g. 0.1ms (default: the "
+                             "model's)")
+    parser.add_argument("--recurrence", choices=("modes", "dense"), default=None,
+                        help="Brian2 recurrence: P mode units (default) or N^2 synapses (default for full rank)")
 
 def _add_sweep(sub, tasks, parametrizations):
     sweep = sub.add_parser(

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import choice, positive_int
 from ..errors import BrianModesError
+from ..estimator import Estimator
 from ..surgery import grow_modes, selection_network
 from ..tasks.activity import ActivityTask  # noqa: F401 - where fit_activity's tasks come from
 
@@ -106,9 +108,15 @@ def stepwise_choice(Ps, mean, sem):
     return list(Ps)[i]
 
 
-def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4, recorded=None, n_batches=800,
-                 lr=1e-2, seed=0, progress=False, task_kwargs=None, nested=True, rule="stepwise", **net_kwargs):
-    """Cross-validated error of the trial-averaged rates against P, and the P it chooses.
+RULES = ("stepwise", "one-se", "min")
+
+
+class ModeFit(Estimator):
+    """Fit mode networks to recorded activity for several P; choose P by cross-validation.
+
+    A scikit-learn estimator: the constructor stores its arguments as given,
+    :meth:`fit` checks them and learns the attributes ending in ``_``;
+    ``get_params``, ``set_params`` and ``sklearn.base.clone`` work.
 
     The trials of every condition are split into ``n_folds`` folds; for each
     fold and P a network is fitted to the other folds' PSTHs and scored
@@ -120,25 +128,139 @@ def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4,
 
     Parameters
     ----------
-    inputs, conditions, activity
-        As for :class:`ActivityTask`.
     N : int
         Network size of the fitted networks.
     Ps : sequence of int
     n_folds : int
-    recorded, n_batches, lr, seed, progress, **net_kwargs
+    recorded, n_batches, lr, seed, progress
         As for :func:`fit_activity`.
     task_kwargs : dict, optional
         More :class:`ActivityTask` arguments (``task_targets``, ``n_model_trials``...).
-    rule : {"stepwise", "one-se", "min"}
-        How P is chosen from the curve: :func:`stepwise_choice`,
-        :func:`one_standard_error_choice` or the lowest mean error.
     nested : bool
         Fit the Ps in increasing order, each starting from the previous fit
         with new modes added (:func:`grow_modes`). Fitted from scratch, a
         network with P* modes can leave one unfound within the budget while
         one with more modes finds them, which pushes the choice upwards; grown,
         the error falls to the truth's level at P* and then flattens.
+    rule : {"stepwise", "one-se", "min"}
+        How P is chosen from the curve: :func:`stepwise_choice`,
+        :func:`one_standard_error_choice` or the lowest mean error.
+    net_kwargs : dict, optional
+        Passed to :class:`~brianmodes.ModeNetwork` (e.g. ``filter``, ``dt``).
+
+    Attributes
+    ----------
+    cv_errors_ : ndarray (len(Ps), n_folds)
+        Cross-validated PSTH error of every P on every fold.
+    cv_mean_, cv_sem_ : ndarray (len(Ps),)
+        Their mean and standard error over folds.
+    noise_floor_ : float
+        The error a perfect model would have.
+    best_P_ : int
+        The P that ``rule`` chooses; ``stepwise_P_``, ``one_se_P_`` and
+        ``min_P_`` for comparison.
+    networks_ : dict
+        P -> the network fitted on all but the first fold.
+    network_ : ModeNetwork
+        ``networks_[best_P_]``.
+
+    Examples
+    --------
+    >>> fit = ModeFit(N=60, Ps=(1, 2, 3), n_batches=400).fit(inputs, conditions, activity)  # doctest: +SKIP
+    >>> fit.best_P_, fit.cv_mean_                                                           # doctest: +SKIP
+    """
+
+    def __init__(self, N, Ps=(1, 2, 3, 4, 5), n_folds=4, recorded=None, n_batches=800, lr=1e-2, seed=0,
+                 progress=False, task_kwargs=None, nested=True, rule="stepwise", net_kwargs=None):
+        self.N = N
+        self.Ps = Ps
+        self.n_folds = n_folds
+        self.recorded = recorded
+        self.n_batches = n_batches
+        self.lr = lr
+        self.seed = seed
+        self.progress = progress
+        self.task_kwargs = task_kwargs
+        self.nested = nested
+        self.rule = rule
+        self.net_kwargs = net_kwargs
+
+    def _validate(self):
+        Ps = [positive_int(P, "each P") for P in self.Ps]
+        choice(self.rule, "rule", RULES)
+        if self.nested and Ps != sorted(Ps):
+            raise BrianModesError(f"nested fits need the Ps in increasing order, got {list(self.Ps)}")
+        if positive_int(self.n_folds, "n_folds") < 2:
+            raise BrianModesError(f"n_folds must be at least 2, got {self.n_folds}")
+        return Ps
+
+    def _folds(self, conditions):
+        fold = np.empty(conditions.size, int)
+        rng = np.random.default_rng(self.seed)
+        for c in np.unique(conditions):
+            idx = rng.permutation(np.flatnonzero(conditions == c))
+            if idx.size < self.n_folds:
+                raise BrianModesError(f"condition {c!r} has {idx.size} trials, fewer than the {self.n_folds} folds")
+            fold[idx] = np.arange(idx.size) % self.n_folds
+        return fold
+
+    def fit(self, inputs, conditions, activity):
+        """Fit every P on every fold (as :class:`ActivityTask` takes the recording); returns self."""
+        Ps, n_folds = self._validate(), int(self.n_folds)
+        conditions = np.asarray(conditions)
+        fold = self._folds(conditions)
+        errors = np.empty((len(Ps), n_folds))
+        floors, nets = [], {}
+        bar = None
+        if self.progress:  # one bar over all fits (fold x P), with an ETA
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n_folds * len(Ps), desc="ModeFit", unit="fit")
+        try:
+            for k in range(n_folds):
+                task = ActivityTask(inputs, conditions, activity, test_trials=np.flatnonzero(fold == k),
+                                    seed=self.seed, **(self.task_kwargs or {}))
+                floors.append(task.noise_floor())
+                previous = None
+                for i, P in enumerate(Ps):
+                    net, metrics = fit_activity(task, self.N, P, recorded=self.recorded, n_batches=self.n_batches,
+                                                lr=self.lr, seed=self.seed, progress=False, init=previous,
+                                                **(self.net_kwargs or {}))
+                    previous = net if self.nested else None
+                    errors[i, k] = metrics["psth_mse"]
+                    if k == 0:
+                        nets[P] = net
+                    if bar is not None:
+                        bar.set_postfix({"fold": k, "P": P, "error": f"{metrics['psth_mse']:.2e}"}, refresh=False)
+                        bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        self.cv_errors_ = errors
+        self.cv_mean_, self.cv_sem_ = errors.mean(axis=1), errors.std(axis=1, ddof=1) / np.sqrt(n_folds)
+        self.noise_floor_ = float(np.mean(floors))
+        self.stepwise_P_ = stepwise_choice(Ps, self.cv_mean_, self.cv_sem_)
+        self.one_se_P_ = one_standard_error_choice(Ps, self.cv_mean_, self.cv_sem_)
+        self.min_P_ = Ps[int(np.argmin(self.cv_mean_))]
+        self.best_P_ = {"stepwise": self.stepwise_P_, "one-se": self.one_se_P_, "min": self.min_P_}[self.rule]
+        self.networks_ = nets
+        self.network_ = nets[self.best_P_]
+        return self
+
+    def summary(self):
+        """The fit as a dict: what :func:`choose_modes` returns."""
+        return {"Ps": [int(P) for P in self.Ps], "fold_errors": self.cv_errors_, "mean": self.cv_mean_,
+                "sem": self.cv_sem_, "noise_floor": self.noise_floor_, "best_P": self.best_P_,
+                "stepwise_P": self.stepwise_P_, "one_se_P": self.one_se_P_, "min_P": self.min_P_,
+                "networks": self.networks_}
+
+
+def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4, recorded=None, n_batches=800,
+                 lr=1e-2, seed=0, progress=False, task_kwargs=None, nested=True, rule="stepwise", **net_kwargs):
+    """Cross-validated error of the trial-averaged rates against P, and the P it chooses.
+
+    ``ModeFit(N, Ps, ...).fit(inputs, conditions, activity).summary()``: see
+    :class:`ModeFit` for the method and the arguments.
 
     Returns
     -------
@@ -149,52 +271,9 @@ def choose_modes(inputs, conditions, activity, N, Ps=(1, 2, 3, 4, 5), n_folds=4,
         ``one_se_P`` and ``min_P`` (lowest mean);
         ``networks`` (P -> the network fitted on all but the first fold).
     """
-    conditions = np.asarray(conditions)
-    if rule not in ("stepwise", "one-se", "min"):
-        raise BrianModesError(f"rule must be 'stepwise', 'one-se' or 'min', got {rule!r}")
-    if nested and list(Ps) != sorted(Ps):
-        raise BrianModesError(f"nested fits need the Ps in increasing order, got {list(Ps)}")
-    if int(n_folds) < 2:
-        raise BrianModesError(f"n_folds must be at least 2, got {n_folds}")
-    fold = np.empty(conditions.size, int)
-    rng = np.random.default_rng(seed)
-    for c in np.unique(conditions):
-        idx = rng.permutation(np.flatnonzero(conditions == c))
-        if idx.size < n_folds:
-            raise BrianModesError(f"condition {c!r} has {idx.size} trials, fewer than the {n_folds} folds")
-        fold[idx] = np.arange(idx.size) % n_folds
-    errors = np.empty((len(Ps), n_folds))
-    floors, nets = [], {}
-    bar = None
-    if progress:  # one bar over all fits (fold x P), with an ETA
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_folds * len(Ps), desc="choose_modes", unit="fit")
-    try:
-        for k in range(n_folds):
-            task = ActivityTask(inputs, conditions, activity, test_trials=np.flatnonzero(fold == k), seed=seed,
-                                **(task_kwargs or {}))
-            floors.append(task.noise_floor())
-            previous = None
-            for i, P in enumerate(Ps):
-                net, metrics = fit_activity(task, N, P, recorded=recorded, n_batches=n_batches, lr=lr, seed=seed,
-                                            progress=False, init=previous, **net_kwargs)
-                previous = net if nested else None
-                errors[i, k] = metrics["psth_mse"]
-                if k == 0:
-                    nets[P] = net
-                if bar is not None:
-                    bar.set_postfix({"fold": k, "P": P, "error": f"{metrics['psth_mse']:.2e}"}, refresh=False)
-                    bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    mean, sem = errors.mean(axis=1), errors.std(axis=1, ddof=1) / np.sqrt(n_folds)
-    choices = {"stepwise": stepwise_choice(Ps, mean, sem), "one-se": one_standard_error_choice(Ps, mean, sem),
-               "min": list(Ps)[int(np.argmin(mean))]}
-    return {"Ps": list(Ps), "fold_errors": errors, "mean": mean, "sem": sem, "noise_floor": float(np.mean(floors)),
-            "best_P": choices[rule], "stepwise_P": choices["stepwise"], "one_se_P": choices["one-se"],
-            "min_P": choices["min"], "networks": nets}
+    return ModeFit(N, Ps=Ps, n_folds=n_folds, recorded=recorded, n_batches=n_batches, lr=lr, seed=seed,
+                   progress=progress, task_kwargs=task_kwargs, nested=nested, rule=rule,
+                   net_kwargs=net_kwargs).fit(inputs, conditions, activity).summary()
 
 
 def mode_subspace_angles(true_net, fitted_net, true_neurons, fitted_neurons=None, which="in"):

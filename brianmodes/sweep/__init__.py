@@ -44,11 +44,11 @@ from .configs import CONFIG_KEYS, RunConfig, configs_from, expand_grid, load_con
 from .driver import THREAD_VARIABLES, SweepInterrupted, make_local_cluster, sweep
 from .folders import BUILDS, CHECKPOINTS, FAILURES, RUNS, TABLE, TMP_PREFIX, _sweep_lock, file_lock, is_finished
 from .folders import remove_temporary
-from .run import model_card, run_one
+from .run import run_one
 from .table import SweepResult, accuracy_table, write_table
 from .validation import structure_key, validate_brian2
 
 __all__ = ["RunConfig", "CONFIG_KEYS", "expand_grid", "load_configs", "configs_from", "sweep", "SweepResult",
-           "SweepInterrupted", "make_local_cluster", "run_one", "model_card", "validate_brian2", "structure_key",
+           "SweepInterrupted", "make_local_cluster", "run_one", "validate_brian2", "structure_key",
            "write_table", "accuracy_table", "is_finished", "file_lock", "remove_temporary", "THREAD_VARIABLES",
            "RUNS", "TMP_PREFIX", "CHECKPOINTS", "BUILDS", "TABLE", "FAILURES"]

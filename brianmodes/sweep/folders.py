@@ -10,6 +10,7 @@ from pathlib import Path
 
 
 from ..errors import BrianModesError
+from ..run_folder import file_lock  # noqa: F401  (re-exported)
 
 #: Under a sweep\'s results folder OUT: the run folders, temporary names, checkpoints, Brian2 builds, the table
 #: and the failures.
@@ -58,27 +59,6 @@ def _publish(tmp, final):
         finally:
             os.close(fd)
     return True
-
-
-@contextlib.contextmanager
-def file_lock(path, shared=False):
-    """An advisory lock on ``path`` between processes (``fcntl.flock``): shared or exclusive.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "x.lock")
-    >>> with file_lock(path, shared=True), file_lock(path, shared=True):
-    ...     pass
-    """
-    import fcntl
-
-    with open(path, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

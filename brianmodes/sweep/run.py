@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
-import json
 import os
 import shutil
 import socket
@@ -16,7 +14,8 @@ from pathlib import Path
 from ..errors import BrianModesError
 from ..threads import blas_limit, blas_threads
 from .configs import RunConfig
-from .folders import BUILDS, CHECKPOINTS, RUNS, TMP_PREFIX, _publish, _write_text, is_finished
+from ..recipe import write_run_folder
+from .folders import BUILDS, CHECKPOINTS, RUNS, TMP_PREFIX, _publish, is_finished
 from .table import _row_from_folder
 from .validation import validate_brian2
 
@@ -55,8 +54,10 @@ def run_one(config, out, blas_threads=1):
     tmp.mkdir(parents=True)
     try:
         with blas_limit(blas_threads):
-            net, metrics, history = _train_and_evaluate(cfg, out)
-        _write_run_folder(tmp, cfg, net, metrics, history)
+            run = _train_and_evaluate(cfg, out)
+        write_run_folder(tmp, run, name=cfg.run_id, metrics_record={"run_id": cfg.run_id, **run.metrics},
+                         extra_json={"config.json": cfg.to_dict()},
+                         card_extra={"sweep_config": {k: v for k, v in cfg.to_dict().items() if k != "data_dir"}})
         published = _publish(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -68,6 +69,7 @@ def run_one(config, out, blas_threads=1):
 
 
 def _train_and_evaluate(cfg, out):
+    from ..recipe import train_and_evaluate
     from ..train.trainer import Trainer
 
     t_start = time.perf_counter()
@@ -77,22 +79,16 @@ def _train_and_evaluate(cfg, out):
     resumed_from = _checkpoint_step(checkpoint)
     trainer = Trainer(n_batches=cfg.batches, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
                       checkpoint=checkpoint, checkpoint_every=100, progress=False)
-    t0 = time.perf_counter()
-    trainer.fit(net, task, resume=True)
-    train_seconds = time.perf_counter() - t0
-    metrics = task.evaluate(net, n_trials=cfg.eval_trials)
+    validate = None
     if cfg.brian2:
-        brian2 = validate_brian2(net, task, out / BUILDS, n_trials=cfg.brian2_trials or cfg.eval_trials)
-        metrics.update({f"brian2_{key}": value for key, value in brian2.items()})
-    metrics.update(train_seconds=round(train_seconds, 3), seconds=round(time.perf_counter() - t_start, 3),
-                   resumed_from_batch=resumed_from, blas_threads=blas_threads(), host=socket.gethostname(),
-                   pid=os.getpid(), worker=_worker_address(),
-                   date=datetime.datetime.now().isoformat(timespec="seconds"))
-    net.metadata.update(task=task.config(), trainer=trainer.settings(), batches=cfg.batches,
-                        train_seconds=round(train_seconds, 2), command=cfg.train_command(),
-                        sweep_run=cfg.run_id, date=metrics["date"], brianmodes=_version(),
-                        metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-    return net, metrics, trainer.history_
+        def validate(net, task):
+            return validate_brian2(net, task, out / BUILDS, n_trials=cfg.brian2_trials or cfg.eval_trials)
+    run = train_and_evaluate(net, task, trainer, command=cfg.train_command(), resume=True,
+                             eval_trials=cfg.eval_trials, runner="auto", validate=validate, sweep_run=cfg.run_id)
+    run.metrics.update(train_seconds=round(run.train_seconds, 3), seconds=round(time.perf_counter() - t_start, 3),
+                       resumed_from_batch=resumed_from, blas_threads=blas_threads(), host=socket.gethostname(),
+                       pid=os.getpid(), worker=_worker_address(), date=net.metadata["date"])
+    return run
 
 
 def _checkpoint_step(path):
@@ -117,49 +113,3 @@ def _worker_address():
         return get_worker().address
     except (ImportError, ValueError):
         return None
-
-
-def _version():
-    from .. import __version__
-
-    return __version__
-
-
-def model_card(cfg, net, metrics):
-    """A model card (JSON-serializable dict) for a network trained by a sweep run."""
-    from ..tasks import TASKS
-
-    data = TASKS[cfg.task].data_description
-    task = {k: v for k, v in net.metadata["task"].items() if k != "data_dir"}
-    return {
-        "name": cfg.run_id,
-        "description": f"{cfg.task} task, N={net.N} {net.neuron} neurons, P={net.P} modes, "
-                       f"{net.parametrization} parametrization, "
-                       + (f"{net.discretization} discretization" if net.discretization else f"model {net.model.name}"),
-        "config": net.config(),
-        "neuron_model": net.model.to_dict(),
-        "task": task,
-        "data": data,
-        "training_command": cfg.train_command(),
-        "sweep_config": {k: v for k, v in cfg.to_dict().items() if k != "data_dir"},
-        "trainer": net.metadata.get("trainer"),
-        "batches": cfg.batches,
-        "train_seconds": metrics["train_seconds"],
-        "trained": metrics["date"],
-        "metrics_held_out": {k: v for k, v in metrics.items() if not k.startswith("brian2_")
-                             and k in ("accuracy", "mse", "decision_accuracy", "n_trials", "rate_hz")},
-        "metrics_brian2": {k[len("brian2_"):]: v for k, v in metrics.items() if k.startswith("brian2_")} or None,
-        "evaluate_command": "brianmodes evaluate model.npz" + (" --data-dir DIR" if cfg.data_dir is not None else ""),
-        "brianmodes": _version(),
-    }
-
-
-def _write_run_folder(folder, cfg, net, metrics, history):
-    from ..io import save
-    from ..train.trainer import write_history_csv
-
-    save(net, folder / "model.npz")
-    write_history_csv(folder / "history.csv", history)
-    _write_text(folder / "config.json", json.dumps(cfg.to_dict(), indent=2))
-    _write_text(folder / "card.json", json.dumps(model_card(cfg, net, metrics), indent=2))
-    _write_text(folder / "metrics.json", json.dumps({"run_id": cfg.run_id, **metrics}, indent=2))  # last

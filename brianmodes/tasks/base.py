@@ -134,33 +134,66 @@ class Task:
             raise BrianModesError(f"task {self.name!r} needs readout={self.readout!r}, "
                                   f"the network has {net.readout!r}")
 
-    def evaluate(self, net, n_trials=None, batch_size=500, seed=0, dtype=np.float32, progress=False,
-                 engine="auto"):
+    def evaluate(self, net, n_trials=None, batch_size=500, seed=0, dtype=None, progress=False, runner="auto"):
         """Metrics of ``net`` on the held-out trials, averaged over trials.
 
-        ``engine`` (``'auto'``, ``'numpy'``, ``'compiled'``) runs the
-        network as :func:`brianmodes.simulate` does.
+        Parameters
+        ----------
+        net : ModeNetwork
+        n_trials : int, optional
+            How many held-out trials (default: all of them).
+        batch_size : int
+            Trials simulated together.
+        seed : int
+            Seeds the held-out trials (and their input spikes).
+        dtype : float32 or float64, optional
+            Precision of the numpy and compiled engines (default float32).
+        progress : bool
+            Show a progress bar.
+        runner : str or Runner
+            How the network runs (see :mod:`brianmodes.runners`): ``'auto'``
+            (default), ``'numpy'``, ``'compiled'``, ``'brian2_runtime'``,
+            ``'cpp_standalone'``, or a runner made with its options, e.g.
+            ``make_runner("cpp_standalone", dt=0.1 * ms)``. A runner made
+            here is closed here; one passed in is left open for reuse.
 
         Returns
         -------
         dict
             Metric name to value, plus ``n_trials`` and the mean firing rate
             ``rate_hz`` (spiking networks).
+
+        Examples
+        --------
+        >>> from brianmodes.tasks import make_task
+        >>> task = make_task("context", n_steps=100, stim_off=60, switch_step=80)
+        >>> net = task.make_network(N=20, P=2, seed=0)
+        >>> sorted(task.evaluate(net, n_trials=8, runner="numpy"))
+        ['decision_accuracy', 'mse', 'n_trials', 'rate_hz']
         """
-        from ..simulate import simulate
+        from ..runners import make_runner
 
         self.check_network(net)
+        made_here = isinstance(runner, str)
+        runner = make_runner(runner, **({"dtype": dtype} if made_here and dtype is not None else {}))
+        if not made_here and dtype is not None:
+            raise BrianModesError("dtype goes with a runner's name; a runner already made has its own")
         averages = TrialAverages()
         batches = self.test_batches(batch_size=batch_size, n_trials=n_trials, seed=seed)
         if progress:
             from tqdm.auto import tqdm
 
             total = -(-self.n_test_trials(n_trials) // batch_size)
-            batches = tqdm(batches, total=total, desc=f"evaluate {self.name}", unit="batch", leave=False)
-        for batch in batches:
-            res = simulate(net, batch.inputs, record=(), dtype=dtype, engine=engine)
-            averages.add(self.trial_metrics(res.outputs, batch), batch.size,
-                         0.0 if res.spike_count is None else res.spike_count.sum())
+            batches = tqdm(batches, total=total, desc=f"evaluate {self.name} ({runner.name})", unit="batch",
+                           leave=False)
+        try:
+            for batch in batches:
+                res = runner.run(net, batch.inputs, input_kind=self.input_kind)
+                averages.add(self.trial_metrics(res.outputs, batch), batch.size,
+                             0.0 if res.spike_count is None else res.spike_count.sum())
+        finally:
+            if made_here:
+                runner.close()
         return averages.result(net, self.n_steps)
 
 

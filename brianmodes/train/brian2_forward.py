@@ -106,15 +106,15 @@ class Brian2Forward:
 
     def _build(self, net, n_steps, n_trials):
         from ..brian.circuit import BrianCircuit
-        from ..brian.standalone import StandaloneRunner
+        from ..brian.standalone import StandaloneProgram
         from ..brian.toolchain import check_toolchain
 
         self.close()
         kwargs = {"recurrence": self.recurrence, "input_kind": self.input_kind}
         net = net.copy()  # the circuit's parameters change only through set_parameters
         if self.device == "cpp_standalone":
-            self.runner = StandaloneRunner(net, n_trials=n_trials, n_steps=n_steps, setup=self.recorder.setup,
-                                           **kwargs)
+            self.runner = StandaloneProgram(net, n_trials=n_trials, n_steps=n_steps, setup=self.recorder.setup,
+                                            **kwargs)
             self.circuit = self.runner.circuit
         else:
             check_toolchain(self.device)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..checks import choice, number, positive_int
 from ..errors import BrianModesError
+from ..estimator import Estimator
 from ..io import SCHEMA_VERSION, read_npz_checked, write_npz_atomic, write_text_atomic
 from ..network import ModeNetwork
 from ..threads import blas_threads
@@ -30,7 +31,7 @@ CHECKPOINT_SCHEMA = "brianmodes.checkpoint"
 HISTORY_COLUMNS = ("batch", "loss", "task_loss", "grad_norm", "rate_hz", "seconds")
 
 
-class Trainer:
+class Trainer(Estimator):
     """Train a network on a task with surrogate-gradient BPTT and Adam.
 
     Parameters
@@ -130,38 +131,6 @@ class Trainer:
         self.frozen = frozen
         self.engine = engine
         self.forward = forward
-
-    # -- scikit-learn's estimator protocol: the constructor's arguments, stored as given --------------------
-    @classmethod
-    def _param_names(cls):
-        import inspect
-
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-
-    def get_params(self, deep=True):
-        """The constructor's arguments as given (scikit-learn's protocol: ``sklearn.base.clone`` works).
-
-        Examples
-        --------
-        >>> Trainer(n_batches=3, lr=1e-2).get_params()["lr"]
-        0.01
-        """
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params):
-        """Change constructor arguments (checked when :meth:`fit` runs, or by :meth:`validate`); returns self.
-
-        Examples
-        --------
-        >>> Trainer().set_params(n_batches=10).n_batches
-        10
-        """
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise BrianModesError(f"Trainer has no setting {name!r}; settings: {', '.join(valid)}")
-            setattr(self, name, value)
-        return self
 
     def _frozen(self):
         """``frozen`` as a dict from array name to its mask (None: the whole array)."""
@@ -345,7 +314,7 @@ class Trainer:
                "grad_norm": norm, "rate_hz": result.rate_hz,
                "seconds": time.perf_counter() - t0}
         if self.eval_every and (step % self.eval_every == 0 or step == self.n_batches):
-            metrics = task.evaluate(net, n_trials=self.eval_trials, dtype=dtype, engine=self.engine_used_)
+            metrics = task.evaluate(net, n_trials=self.eval_trials, dtype=dtype, runner=self.engine_used_)
             row.update({f"test_{k}": v for k, v in metrics.items()})
         self.history_.append(row)
         if bar is not None:
