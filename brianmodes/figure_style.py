@@ -1,6 +1,6 @@
 """What every figure shares: metric names in words, integer and plain log ticks, condition names.
 
-The figure functions of :mod:`brianmodes.plot`, :func:`brianmodes.data.comparison_figure`
+The figure functions of :mod:`brianmodes.plot`, :func:`brianmodes.plot.comparison_figure`
 and the sweep use these so that a count axis reads 1, 3, 10, 30 (never 2×10⁰), a metric
 reads "decision accuracy (%)" (never ``decision_accuracy``) and a condition reads
 "context 1, choice +" (never 2).

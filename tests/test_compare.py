@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from brianmodes import BrianModesError, ModeNetwork, simulate
-from brianmodes.data import (cca_similarity, compare_activity, comparison_figure, filter_like_model,
+from brianmodes.data import (cca_similarity, compare_activity, filter_like_model,
                              gaussian_rates, procrustes_similarity, psth, psth_correlation)
 
 
@@ -73,6 +73,8 @@ def test_compare_model_with_itself_and_another_seed(tmp_path):
     assert same["cca"] == pytest.approx(1, abs=1e-6) and np.nanmin(same["psth_correlation"]) > 0.999
     other = compare_activity(a, b, conditions, net.dt)
     assert 0.5 < other["procrustes"] < 1
+    from brianmodes.plot import comparison_figure
+
     fig = comparison_figure(other, net.dt)
     fig.savefig(tmp_path / "compare.png")
     assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"

@@ -260,7 +260,7 @@ def _comparison(n_model=6):
 
 
 def test_comparison_figure_labels_every_axis_and_names_every_line():
-    from brianmodes.data import comparison_figure
+    from brianmodes.plot import comparison_figure
 
     fig = _drawn(comparison_figure(_comparison(), DT, condition_names={0: "stimulus A", 1: "stimulus B"}))
     for ax in fig.axes:
@@ -277,7 +277,7 @@ def test_comparison_figure_labels_every_axis_and_names_every_line():
 
 
 def test_comparison_figure_with_unmatched_neurons_does_not_pair_them():
-    from brianmodes.data import comparison_figure
+    from brianmodes.plot import comparison_figure
 
     fig = comparison_figure(_comparison(n_model=9), DT)
     assert _legend(fig.axes[0])[:2] == ["data unit 0", "model neuron 0"]

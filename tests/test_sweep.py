@@ -130,16 +130,16 @@ def kill_the_first_worker_that_writes_a_run(marker):
 
         write_run_folder = sweep_module._write_run_folder
 
-        def write_then_die(folder, cfg, net, metrics, history):
+        def write_then_die(folder, cfg, run):
             try:
                 fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:   # another worker was the one
-                return write_run_folder(folder, cfg, net, metrics, history)
+                return write_run_folder(folder, cfg, run)
             runs = Path(folder).parent
             deadline = time.monotonic() + 300
             while not [p for p in runs.iterdir() if not p.name.startswith(".")] and time.monotonic() < deadline:
                 time.sleep(0.05)   # wait until another run has finished
-            save(net, Path(folder) / "model.npz")
+            save(run.net, Path(folder) / "model.npz")
             finished = len([p for p in runs.iterdir() if not p.name.startswith(".")])
             os.write(fd, json.dumps({"pid": os.getpid(), "temporary": Path(folder).name, "run": cfg.run_id,
                                      "finished": finished}).encode())
@@ -244,7 +244,7 @@ def test_interrupted_sweep_keeps_finished_runs_and_continues(tmp_path, threads_c
 
 
 def test_a_half_written_folder_is_cleaned_and_a_busy_folder_refused(tmp_path, threads_client):
-    from brianmodes.sweep import _sweep_lock
+    from brianmodes.sweep.folders import _sweep_lock
 
     out = tmp_path / "sweep"
     (out / "runs" / ".tmp-digits-N20-P1-whatever-1234abcd").mkdir(parents=True)

@@ -42,11 +42,13 @@ The package by job: :mod:`~brianmodes.sweep.configs` (what to run),
 from ..threads import blas_threads  # noqa: F401 - a worker's BLAS threads (used with sweeps)
 from .configs import CONFIG_KEYS, RunConfig, configs_from, expand_grid, load_configs
 from .driver import THREAD_VARIABLES, SweepInterrupted, make_local_cluster, sweep
-from .folders import BUILDS, CHECKPOINTS, FAILURES, RUNS, TABLE, TMP_PREFIX, _sweep_lock, file_lock, is_finished
+from ..brian.standalone import structure_key
+from ..run_folder import file_lock
+from .folders import BUILDS, CHECKPOINTS, FAILURES, RUNS, TABLE, TMP_PREFIX, is_finished
 from .folders import remove_temporary
 from .run import run_one
 from .table import SweepResult, accuracy_table, write_table
-from .validation import structure_key, validate_brian2
+from .validation import validate_brian2
 
 __all__ = ["RunConfig", "CONFIG_KEYS", "expand_grid", "load_configs", "configs_from", "sweep", "SweepResult",
            "SweepInterrupted", "make_local_cluster", "run_one", "validate_brian2", "structure_key",

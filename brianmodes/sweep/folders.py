@@ -10,7 +10,6 @@ from pathlib import Path
 
 
 from ..errors import BrianModesError
-from ..run_folder import file_lock  # noqa: F401  (re-exported)
 
 #: Under a sweep\'s results folder OUT: the run folders, temporary names, checkpoints, Brian2 builds, the table
 #: and the failures.

@@ -55,9 +55,7 @@ def run_one(config, out, blas_threads=1):
     try:
         with blas_limit(blas_threads):
             run = _train_and_evaluate(cfg, out)
-        write_run_folder(tmp, run, name=cfg.run_id, metrics_record={"run_id": cfg.run_id, **run.metrics},
-                         extra_json={"config.json": cfg.to_dict()},
-                         card_extra={"sweep_config": {k: v for k, v in cfg.to_dict().items() if k != "data_dir"}})
+        _write_run_folder(tmp, cfg, run)
         published = _publish(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -79,12 +77,12 @@ def _train_and_evaluate(cfg, out):
     resumed_from = _checkpoint_step(checkpoint)
     trainer = Trainer(n_batches=cfg.batches, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
                       checkpoint=checkpoint, checkpoint_every=100, progress=False)
-    validate = None
-    if cfg.brian2:
-        def validate(net, task):
-            return validate_brian2(net, task, out / BUILDS, n_trials=cfg.brian2_trials or cfg.eval_trials)
+    def validate(net, task):
+        return validate_brian2(net, task, out / BUILDS, n_trials=cfg.brian2_trials or cfg.eval_trials)
+
     run = train_and_evaluate(net, task, trainer, command=cfg.train_command(), resume=True,
-                             eval_trials=cfg.eval_trials, runner="auto", validate=validate, sweep_run=cfg.run_id)
+                             eval_trials=cfg.eval_trials, runner="auto", validate=validate if cfg.brian2 else None,
+                             sweep_run=cfg.run_id)
     run.metrics.update(train_seconds=round(run.train_seconds, 3), seconds=round(time.perf_counter() - t_start, 3),
                        resumed_from_batch=resumed_from, blas_threads=blas_threads(), host=socket.gethostname(),
                        pid=os.getpid(), worker=_worker_address(), date=net.metadata["date"])
@@ -113,3 +111,10 @@ def _worker_address():
         return get_worker().address
     except (ImportError, ValueError):
         return None
+
+
+def _write_run_folder(folder, cfg, run):
+    """A sweep run's folder: :func:`~brianmodes.recipe.write_run_folder` with its configuration beside it."""
+    write_run_folder(folder, run, name=cfg.run_id, metrics_record={"run_id": cfg.run_id, **run.metrics},
+                     extra_json={"config.json": cfg.to_dict()},
+                     card_extra={"sweep_config": {k: v for k, v in cfg.to_dict().items() if k != "data_dir"}})

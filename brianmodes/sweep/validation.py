@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-from ..brian.standalone import structure_key  # noqa: F401  (re-exported: programs are named by it)
-
 
 def validate_brian2(net, task, builds, n_trials=None, batch_size=500, seed=0):
     """Metrics of ``net`` on ``task``'s held-out trials in Brian2, with a shared compiled program.
