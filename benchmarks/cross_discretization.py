@@ -3,7 +3,7 @@
 The published update (SPEC 1.1) has no exact continuous-time form, so Brian2 runs the
 'brian2' discretization. This evaluates each model on its task's held-out trials in both
 forms with the numpy engine (the 'brian2' form is what Brian2 computes spike for spike,
-see tests/test_brian.py), so that the cost of moving a model between them is measured.
+see tests/brian/test_brian.py), so that the cost of moving a model between them is measured.
 
     .venv/bin/python benchmarks/cross_discretization.py MODEL [MODEL ...] [--data-dir ../shared/data/mnist]
 """

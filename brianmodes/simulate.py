@@ -231,7 +231,7 @@ def simulate(net, inputs, record=("s", "r"), dtype=np.float32, engine="auto"):
         ``'auto'`` (default): the compiled engine when it builds here, else
         the numpy engine with one warning; ``'numpy'``: the reference;
         ``'compiled'``: fail loudly if it cannot build. Spikes are the same
-        on both (tests/test_compiled_engine.py).
+        on both (tests/neurons/test_compiled_engine.py).
 
     Returns
     -------

@@ -11,28 +11,12 @@ import pytest
 from brianmodes import ModeNetwork
 from brianmodes.simulate import engine_params, forward
 from brianmodes.train import RateRegularizer, backward, get_loss, get_surrogate, loss_and_grads
+from problems import small_problem as _problem
 
 # 4-point stencil: truncation error ~ EPS**4 f^(5), round-off ~ 1e-16 |L| / EPS
 EPS = 1e-4
 EPS_STEEP = 3e-5  # for the logistic surrogate, whose higher derivatives grow as slope**5
 TOL = 1e-6
-
-
-def _problem(seed=2, T=25, **kw):
-    """A small network (N=12, P=3) driven hard enough to spike and be refractory, its inputs and targets
-    (also used by test_neuron_model.py and test_derived_engine.py)."""
-    rng = np.random.default_rng(seed)
-    N, P, N_in, N_out, B = 12, 3, 5, 3, 3
-    net = ModeNetwork(N=N, P=P, N_in=N_in, N_out=N_out, seed=seed, **kw)
-    net.params["W_in"] *= 4  # enough drive for spikes and refractory periods
-    if "lam" in net.params:
-        net.params["lam"] *= 10  # recurrence strong enough for its gradient to stand above round-off
-    else:
-        net.params["W"] *= 3
-    x = rng.random((T, B, N_in)) * 1.5
-    if net.readout == "max":
-        return net, x, np.array([0, 1, 2]), "cross_entropy"
-    return net, x, 0.1 * rng.normal(size=(T, B, N_out)), "mse"  # small loss, small FD round-off
 
 
 def _structure(net, x, surrogate):

@@ -15,7 +15,7 @@ from brianmodes.neurons import (NeuronModel, Parameter, adaptive_lif, derive, ge
                                 tanh_rate)
 from brianmodes.neurons.engine import Engine
 from brianmodes.neurons.run import loss_and_grads, simulate
-from test_bptt import _problem
+from problems import small_problem as _problem
 from brianmodes.train import get_surrogate
 
 # 4-point stencil: truncation ~ EPS**4 f^(5), round-off ~ 1e-16 |L| / EPS; the step is absolute for

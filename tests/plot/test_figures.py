@@ -322,7 +322,7 @@ def test_comparison_psth_has_no_jump_at_the_last_time_point():
 # -- benchmark figures -----------------------------------------------------------
 
 def test_ground_truth_benchmark_figure_is_labelled():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ground_truth.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "ground_truth.py"
     spec = importlib.util.spec_from_file_location("ground_truth_benchmark", path)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)

@@ -19,7 +19,7 @@ _CODES = {
     np.dtype(np.float64): 0x0E,
 }
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+MNIST_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 
 
 def idx_bytes(array):

@@ -3,7 +3,7 @@
 The hand-written engine it replaced was checked equal to it on every configuration before it
 was removed (3 filters x 2 readouts x modes/full x both discretizations, the tanh baseline,
 t_ref = 0, rate penalty: spikes identical, float64 states within 1e-12, gradients within 1e-10);
-the transcriptions in tests/test_simulate.py and the finite differences in tests/test_bptt.py
+the transcriptions in tests/test_simulate.py and the finite differences in tests/train/test_bptt.py
 are the oracles now. Here:
 
 - Brian2's exponential Euler of the LIF equations gives the coefficients written out by hand;
@@ -11,7 +11,7 @@ are the oracles now. Here:
   spike for spike, on digits-like and context-like inputs, through ``ModeNetwork(...,
   discretization="published", refractory_timing="float32")``.
 
-Brian2 runs the derived models spike for spike: tests/test_brian.py.
+Brian2 runs the derived models spike for spike: tests/brian/test_brian.py.
 """
 
 import math
@@ -24,7 +24,7 @@ from brianmodes import simulate as simulate_network
 from brianmodes.neurons import derive, lif, published_lif
 from brianmodes.neurons.engine import Engine
 from brianmodes.neurons.run import loss_and_grads, simulate
-from test_bptt import _problem as small_problem
+from problems import small_problem
 
 
 def _problem(seed=2, T=40, **kw):
