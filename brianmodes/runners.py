@@ -217,7 +217,9 @@ class _BrianRunner(Runner):
         return _at_model_steps(self._simulate(fine), net, k, B, "s" in self.record)
 
     def _recurrence(self, net):
-        return self.recurrence or ("dense" if net.parametrization == "full" else "modes")
+        from .brian.circuit import circuit_recurrence
+
+        return circuit_recurrence(net, self.recurrence)
 
     def _refractory(self, net, dt, k):
         if self.refractory is not None:
@@ -256,6 +258,8 @@ class Brian2RuntimeRunner(_BrianRunner):
         See the Brian2 runners' shared options (``dt``, ``recurrence``,
         ``refractory``, ``record``, ``seed``) in the module's text.
     """
+
+    device = "runtime"
 
     def __init__(self, target="numpy", **options):
         self.target = choice(target, "target", ("numpy", "cython"))
@@ -306,6 +310,8 @@ class CppStandaloneRunner(_BrianRunner):
     reused : bool
         The last shared program was found already built.
     """
+
+    device, target = "cpp_standalone", None
 
     def __init__(self, shared_root=None, **options):
         super().__init__(**options)

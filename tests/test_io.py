@@ -10,6 +10,7 @@ import pytest
 from brianmodes import BrianModesError, ModeNetwork, available_models, load, save
 from brianmodes.io import HEADER_DIGEST_KEY, HEADER_KEY, SCHEMA_VERSION, header_digest, read_npz_checked
 from brianmodes.zoo import zoo_path
+from helpers import rewrite_model_file
 
 
 @pytest.fixture
@@ -54,23 +55,7 @@ def _read_header(path):
         return json.loads(str(data[HEADER_KEY]))
 
 
-def _rewrite(path, edit_arrays=None, edit_header=None, seal=False):
-    """Rewrite a saved model with edited arrays or header.
 
-    ``seal=False`` is a careless tool (the header digest is left as it was);
-    ``seal=True`` a careful one that recomputes it, so that the checks behind
-    the digest are reached.
-    """
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    header = json.loads(str(arrays.pop(HEADER_KEY)))
-    if edit_arrays:
-        edit_arrays(arrays)
-    if edit_header:
-        edit_header(header)
-    if seal:
-        header[HEADER_DIGEST_KEY] = header_digest(header)
-    np.savez(path, **arrays, **{HEADER_KEY: np.array(json.dumps(header))})
 
 
 def _as_version_1(header):
@@ -154,7 +139,7 @@ def shipped_file(name):
 
 def test_schema_1_file_loads_with_a_warning(tmp_path, net):
     path = save(net, tmp_path / "old.npz")
-    _rewrite(path, edit_header=_as_version_1)
+    rewrite_model_file(path, edit_header=_as_version_1)
     with pytest.warns(UserWarning, match=r"schema version 1.*not protected.*save\(brianmodes.load\(path\), path\)"):
         old = load(path)
     assert_same_network(old, net)
@@ -166,7 +151,7 @@ def test_schema_1_file_loads_with_a_warning(tmp_path, net):
 
 def test_schema_1_header_digest_is_verified_when_present(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h.update(schema_version=1))
+    rewrite_model_file(path, edit_header=lambda h: h.update(schema_version=1))
     with pytest.raises(BrianModesError, match="header does not match its checksum"):
         load(path)
 
@@ -174,21 +159,21 @@ def test_schema_1_header_digest_is_verified_when_present(tmp_path, net):
 @pytest.mark.parametrize("version", [2, 3])
 def test_schema_2_and_3_without_header_digest_refused(tmp_path, net, version):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: (h.pop(HEADER_DIGEST_KEY), h.update(schema_version=version)))
+    rewrite_model_file(path, edit_header=lambda h: (h.pop(HEADER_DIGEST_KEY), h.update(schema_version=version)))
     with pytest.raises(BrianModesError, match=f"has no header_digest although its schema version is {version}"):
         load(path)
 
 
 def test_schema_1_header_types_are_still_checked(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: (_as_version_1(h), h["config"].update(v_th="abc")))
+    rewrite_model_file(path, edit_header=lambda h: (_as_version_1(h), h["config"].update(v_th="abc")))
     with pytest.warns(UserWarning), pytest.raises(BrianModesError, match="v_th must be a number, got 'abc'"):
         load(path)
 
 
 def test_newer_schema_refused(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h.update(schema_version=99))
+    rewrite_model_file(path, edit_header=lambda h: h.update(schema_version=99))
     with pytest.raises(BrianModesError, match="upgrade brianmodes"):
         load(path)
 
@@ -207,7 +192,7 @@ def _write_old_file(path, net, version):
     write_npz_atomic(path, net.params, {"schema": SCHEMA, "schema_version": 2, "config": config,
                                         "metadata": net.metadata})
     if version == 1:
-        _rewrite(path, edit_header=_as_version_1)
+        rewrite_model_file(path, edit_header=_as_version_1)
     return path
 
 
@@ -246,10 +231,10 @@ def test_shipped_schema_2_model_is_the_network_its_config_names():
 
 def test_schema_1_and_2_configs_are_those_of_brianmodes_0_1(tmp_path, net):
     path = _write_old_file(tmp_path / "old.npz", net, 2)
-    _rewrite(path, edit_header=lambda h: h["config"].update(refractory_timing="steps"), seal=True)
+    rewrite_model_file(path, edit_header=lambda h: h["config"].update(refractory_timing="steps"), seal=True)
     with pytest.raises(BrianModesError, match="unknown field\\(s\\) refractory_timing"):
         load(path)
-    _rewrite(path, edit_header=lambda h: (h["config"].pop("refractory_timing"),
+    rewrite_model_file(path, edit_header=lambda h: (h["config"].pop("refractory_timing"),
                                           h["config"].update(neuron="adaptive_lif")), seal=True)
     with pytest.raises(BrianModesError, match="neuron must be 'lif' or 'tanh'"):
         load(path)
@@ -295,16 +280,16 @@ def test_edited_neuron_model_refused(tmp_path):
     net = _model_network()
     path = save(net, tmp_path / "adaptive.npz")
     edit = lambda h: h["model"].update(equations=h["model"]["equations"].replace("tau_a", "tau_m"))  # noqa: E731
-    _rewrite(path, edit_header=edit)
+    rewrite_model_file(path, edit_header=edit)
     with pytest.raises(BrianModesError, match="header does not match its checksum"):
         load(path)
-    _rewrite(path, edit_header=lambda h: h["model"].update(threshold="v > 2"), seal=True)
+    rewrite_model_file(path, edit_header=lambda h: h["model"].update(threshold="v > 2"), seal=True)
     with pytest.raises(BrianModesError, match="neuron model in the header is not the one its configuration builds"):
         load(path)
-    _rewrite(path, edit_header=lambda h: h["config"]["neuron"].update(threshold="v >"), seal=True)
+    rewrite_model_file(path, edit_header=lambda h: h["config"]["neuron"].update(threshold="v >"), seal=True)
     with pytest.raises(BrianModesError, match="invalid model: .*threshold"):
         load(path)
-    _rewrite(path, edit_header=lambda h: h["config"]["neuron"]["parameters"]["tau_a"].update(value=None), seal=True)
+    rewrite_model_file(path, edit_header=lambda h: h["config"]["neuron"]["parameters"]["tau_a"].update(value=None), seal=True)
     with pytest.raises(BrianModesError, match="parameter 'tau_a' has no value"):
         load(path)
 
@@ -329,7 +314,7 @@ def test_truncated_file(tmp_path, net):
 
 def test_tampered_array(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_arrays=lambda a: a.update(lam=a["lam"] * 2))
+    rewrite_model_file(path, edit_arrays=lambda a: a.update(lam=a["lam"] * 2))
     with pytest.raises(BrianModesError, match="'lam' does not match its checksum"):
         load(path)
 
@@ -342,21 +327,21 @@ def test_tampered_array(tmp_path, net):
     ("metadata", "added", 1)])
 def test_edited_header_field_refused(tmp_path, net, section, field, value):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h[section].update({field: value}))
+    rewrite_model_file(path, edit_header=lambda h: h[section].update({field: value}))
     with pytest.raises(BrianModesError, match="header does not match its checksum; the file was edited"):
         load(path)
 
 
 def test_removed_header_field_refused(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h.pop("metadata"))
+    rewrite_model_file(path, edit_header=lambda h: h.pop("metadata"))
     with pytest.raises(BrianModesError, match="header does not match its checksum"):
         load(path)
 
 
 def test_resealed_edit_of_sizes_still_refused(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h["config"].update(N=21), seal=True)
+    rewrite_model_file(path, edit_header=lambda h: h["config"].update(N=21), seal=True)
     with pytest.raises(BrianModesError, match="must have shape"):
         load(path)
 
@@ -382,7 +367,7 @@ def test_header_that_is_not_json(tmp_path):
 @pytest.mark.parametrize("digests", [["W_in"], {"W_in": 5}, {"W_in": "not-hex"}, "abc", None])
 def test_digests_of_the_wrong_type(tmp_path, net, digests):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h.update(digests=digests), seal=True)
+    rewrite_model_file(path, edit_header=lambda h: h.update(digests=digests), seal=True)
     with pytest.raises(BrianModesError, match="digests must map array names to SHA-256 hex strings"):
         load(path)
 
@@ -390,7 +375,7 @@ def test_digests_of_the_wrong_type(tmp_path, net, digests):
 @pytest.mark.parametrize("value", [5, "abc", True, [1, 2], None, {"x": 1}])
 def test_header_digest_of_the_wrong_type(tmp_path, net, value):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h.update({HEADER_DIGEST_KEY: value}))
+    rewrite_model_file(path, edit_header=lambda h: h.update({HEADER_DIGEST_KEY: value}))
     with pytest.raises(BrianModesError, match="header_digest is .*not a SHA-256 hex string"):
         load(path)
 
@@ -399,7 +384,7 @@ def test_header_digest_of_the_wrong_type(tmp_path, net, value):
                                             (None, "null")])
 def test_metadata_of_the_wrong_type(tmp_path, net, metadata, kind):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h.update(metadata=metadata), seal=True)
+    rewrite_model_file(path, edit_header=lambda h: h.update(metadata=metadata), seal=True)
     with pytest.raises(BrianModesError, match=f"metadata is {kind}, not a JSON object"):
         load(path)
 
@@ -420,14 +405,14 @@ def test_metadata_of_the_wrong_type(tmp_path, net, metadata, kind):
 ])
 def test_config_field_of_the_wrong_type_or_value(tmp_path, net, field, value, message):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h["config"].update({field: value}), seal=True)
+    rewrite_model_file(path, edit_header=lambda h: h["config"].update({field: value}), seal=True)
     with pytest.raises(BrianModesError, match=message):
         load(path)
 
 
 def test_config_missing_or_unknown_field(tmp_path, net):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: (h["config"].pop("discretization"), h["config"].update(gain=2.0)),
+    rewrite_model_file(path, edit_header=lambda h: (h["config"].pop("discretization"), h["config"].update(gain=2.0)),
              seal=True)
     with pytest.raises(BrianModesError, match="config lacks discretization; it has unknown field\\(s\\) gain"):
         load(path)
@@ -436,7 +421,7 @@ def test_config_missing_or_unknown_field(tmp_path, net):
 @pytest.mark.parametrize("config, kind", [([1], "a list"), (None, "null"), ("N=20", "a string")])
 def test_config_that_is_not_an_object(tmp_path, net, config, kind):
     path = save(net, tmp_path / "model.npz")
-    _rewrite(path, edit_header=lambda h: h.update(config=config), seal=True)
+    rewrite_model_file(path, edit_header=lambda h: h.update(config=config), seal=True)
     with pytest.raises(BrianModesError, match=f"config is {kind}, not a JSON object"):
         load(path)
 

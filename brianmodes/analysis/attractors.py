@@ -72,7 +72,7 @@ def slow_points(net, inputs, conditions, extra_steps=1000, window=100, which="in
         speed while the trial's own inputs run), ``slowdown`` (speed /
         driven_speed), ``kappa`` (the extended trajectories, (T + extra, B, P)).
     """
-    from ..data.preprocess import psth
+    from .stats import psth
     from ..simulate import simulate
     from .modes import project_on_modes
 

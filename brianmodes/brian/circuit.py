@@ -48,6 +48,25 @@ def _block_indices(n_pre, n_post, n_trials):
     return pre + offset * n_pre, post + offset * n_post
 
 
+def circuit_recurrence(net, recurrence=None):
+    """The recurrence a circuit of ``net`` builds: ``recurrence``, or by default the network's own form.
+
+    ``'modes'`` for a mode network, ``'dense'`` (N^2 synapses) for a full-rank one, which has no modes.
+
+    Examples
+    --------
+    >>> from brianmodes import ModeNetwork
+    >>> circuit_recurrence(ModeNetwork(N=5, P=1, N_in=1, N_out=1, parametrization="full"))
+    'dense'
+    """
+    if recurrence is None:
+        return "dense" if net.parametrization == "full" else "modes"
+    choice(recurrence, "recurrence", RECURRENCES)
+    if recurrence == "modes" and net.parametrization == "full":
+        raise BrianModesError("a full-rank network has no modes; use recurrence='dense'")
+    return recurrence
+
+
 def dense_memory_bytes(N, n_trials=1):
     """Rough memory of the dense recurrence in Brian2: N^2 B synapses."""
     return N * N * n_trials * BYTES_PER_SYNAPSE
@@ -67,9 +86,10 @@ class BrianCircuit:
     n_trials : int
         Copies of the network in one group (one per trial; trials never
         interact).
-    recurrence : {'modes', 'dense'}
+    recurrence : {'modes', 'dense'}, optional
         ``modes``: P mode units and 2 N P synapses per copy (scalable);
-        ``dense``: N^2 synapses holding W (the literal circuit).
+        ``dense``: N^2 synapses holding W (the literal circuit). Default:
+        ``modes``, ``dense`` for a full-rank network (:func:`circuit_recurrence`).
     dt : float or Brian2 quantity, optional
         Simulation time step (default: the network's).
     input_kind : {'spikes', 'current'}
@@ -103,13 +123,13 @@ class BrianCircuit:
     (40, 4, 80)
     """
 
-    def __init__(self, net, n_trials=1, recurrence="modes", dt=None, input_kind="current",
+    def __init__(self, net, n_trials=1, recurrence=None, dt=None, input_kind="current",
                  input_synapses=False, record=(), record_outputs=None, max_memory=None, refractory=None):
         import brian2 as b2
 
         from ..checks import as_seconds, positive_int, positive_seconds
 
-        choice(recurrence, "recurrence", RECURRENCES)
+        recurrence = circuit_recurrence(net, recurrence)
         choice(input_kind, "input_kind", INPUT_KINDS)
         if input_synapses and input_kind != "spikes":
             raise BrianModesError("input_synapses=True needs input_kind='spikes'")
@@ -198,8 +218,6 @@ class BrianCircuit:
             self.recurrent.w = np.tile(net.W.T.reshape(-1), B)  # w[pre j, post i] = W[i, j]
             return [self.recurrent]
         self.recurrent = None
-        if net.parametrization == "full":
-            raise BrianModesError("a full-rank network has no modes; use recurrence='dense'")
         # the mode units run first in each step, so that kappa, then I_rec, are up to date
         self.modes = b2.NeuronGroup(P * B, "kappa : 1\nlam : 1 (constant)\ntrial : integer (constant)\n"
                                            "mode : integer (constant)", clock=clock, order=-2, name="modes")

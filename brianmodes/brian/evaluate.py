@@ -10,14 +10,16 @@ from ..checks import choice
 #: Brian2's devices, and the code-generation targets of its runtime device.
 DEVICES = ("runtime", "cpp_standalone")
 TARGETS = ("numpy", "cython")
+#: The runner of each device (brianmodes.runners).
+_DEVICE_RUNNERS = {"runtime": "brian2_runtime", "cpp_standalone": "cpp_standalone"}
 
 
-def brian2_runner(device="cpp_standalone", target=None, **options):
+def brian2_runner(device="cpp_standalone", target=None, default_target="numpy", **options):
     """The runner of Brian2's ``device`` (and, for the runtime device, its code-generation ``target``).
 
     ``device`` ``'numpy'`` or ``'cython'`` (brianmodes 0.1, which mixed the
     two) still work with a ``FutureWarning``: they mean the runtime device
-    with that target.
+    with that target. The runtime device's target defaults to ``default_target``.
 
     Examples
     --------
@@ -32,12 +34,13 @@ def brian2_runner(device="cpp_standalone", target=None, **options):
                       f"device='runtime', target={device!r}", FutureWarning, stacklevel=3)
         device, target = "runtime", device
     choice(device, "device", DEVICES)
-    if device == "runtime":
-        return make_runner("brian2_runtime", target=choice(target or "numpy", "target", TARGETS), **options)
-    if target not in (None, "cpp"):
+    runner = _DEVICE_RUNNERS[device]
+    if runner == "brian2_runtime":
+        return make_runner(runner, target=choice(target or default_target, "target", TARGETS), **options)
+    if target is not None:
         raise BrianModesError(f"the cpp_standalone device generates C++; target {target!r} is for the runtime "
                               "device")
-    return make_runner("cpp_standalone", **options)
+    return make_runner(runner, **options)
 
 
 def evaluate_brian2(net, task, device="cpp_standalone", target=None, n_trials=None, batch_size=500, seed=0,

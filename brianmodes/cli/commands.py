@@ -204,27 +204,22 @@ def _load_task_for(net, data_dir=None):
 
 def _brian2_runner(args, net, **options):
     """The Brian2 runner that --device and --target name (0.1's --device numpy/cython: a note, then as meant)."""
-    from ..brian import brian2_runner, check_toolchain
+    from ..brian import TARGETS, brian2_runner, check_toolchain
     from ..brian.equations import continuous_model
 
-    device, target = args.device, args.target
-    if device in ("numpy", "cython"):
-        print(f"note: --device {device} is Brian2's runtime device with the {device} target; write "
-              f"--device runtime --target {device}", file=sys.stderr)
-        device, target = "runtime", target or device
-    if device == "runtime":
-        target = target or args.default_target
-    elif target is not None:
-        print(f"note: --target {target} is for the runtime device; cpp_standalone generates C++", file=sys.stderr)
-        target = None
-    check_toolchain(target or device)
+    if args.device in TARGETS:
+        print(f"note: --device {args.device} is Brian2's runtime device with the {args.device} target; write "
+              f"--device runtime --target {args.device}", file=sys.stderr)
     continuous_model(net)  # a rate model or a discrete user update: refused here, before anything runs
+    with warnings.catch_warnings():  # said once above, in the command line's words
+        warnings.simplefilter("ignore", FutureWarning)
+        runner = brian2_runner(args.device, args.target, default_target=args.default_target, dt=args.dt,
+                               recurrence=args.recurrence, **options)
+    check_toolchain(runner.target or runner.device)
     if net.discretization == "published":
         print("note: this model was trained with the 'published' update; Brian2 simulates the "
               "continuous-time equations (discretization 'brian2')", file=sys.stderr)
-    with warnings.catch_warnings():  # said once above, in the command line's words
-        warnings.simplefilter("ignore", FutureWarning)
-        return brian2_runner(device, target, dt=args.dt, recurrence=args.recurrence, **options)
+    return runner
 
 
 def cmd_evaluate(args):
@@ -267,6 +262,7 @@ def model_label(path):
 
 
 def cmd_simulate(args):
+    from ..brian.circuit import circuit_recurrence
     from ..io import load
 
     plot = check_output_file(args.plot, "--plot") if args.plot else None
@@ -281,12 +277,11 @@ def cmd_simulate(args):
         result = runner.run(net, batch.inputs, input_kind=task.input_kind)
     seconds = time.perf_counter() - t0
     dt = net.dt if args.dt is None else args.dt
-    device = args.device if args.device == "cpp_standalone" else f"runtime ({args.target or args.device})"
+    device = runner.device + (f" ({runner.target})" if runner.target else "")
     metrics = {key: float(np.mean(v)) for key, v in task.trial_metrics(result.outputs, batch).items()}
     summary = {
-        "model": str(args.model), "device": args.device if args.device == "cpp_standalone" else "runtime",
-        "target": None if args.device == "cpp_standalone" else runner.target, "dt_ms": dt * 1e3,
-        "recurrence": args.recurrence or ("dense" if net.parametrization == "full" else "modes"),
+        "model": str(args.model), "device": runner.device, "target": runner.target, "dt_ms": dt * 1e3,
+        "recurrence": circuit_recurrence(net, args.recurrence),
         "trials": batch.size, "duration_ms": result.n_steps * net.dt * 1e3, "seconds": round(seconds, 3),
         "mean_rate_hz": float(result.rates().mean()), "metrics": metrics,
         "spike_counts_per_trial": result.spike_count.sum(axis=1).tolist(),

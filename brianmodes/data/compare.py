@@ -84,7 +84,7 @@ def compare_activity(model_spikes, data_spikes, conditions, dt, sigma=0.02):
         PSTHs and ``conditions`` (the condition values, in the PSTHs' order).
     """
     from ..analysis.stats import firing_rates, isi_cv
-    from .preprocess import gaussian_rates, psth
+    from ..analysis.stats import gaussian_rates, psth
 
     labels, model_psth, _ = psth(gaussian_rates(model_spikes, dt, sigma), conditions)
     _, data_psth, _ = psth(gaussian_rates(data_spikes, dt, sigma), conditions)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..errors import BrianModesError
 from ..figure_style import condition_names, integer_axis, style_legend_entries
+from ..analysis.stats import population_rate  # noqa: F401  (plotted here, defined there)
 from ._axes import _conditions, _new_axes, _trials
 
 
@@ -38,26 +39,6 @@ def plot_raster(spikes, dt, trial=0, ax=None, color="k"):
     ax.set_xlim(0, spikes.shape[0] * dt * 1e3)
     integer_axis(ax.yaxis)
     return ax
-
-
-def population_rate(spikes, dt, bin_ms=10.0):
-    """Population rate in Hz over all trials and neurons, in bins of ``bin_ms``.
-
-    Returns
-    -------
-    times_ms : ndarray
-        Bin centres.
-    rate_hz : ndarray
-    """
-    spikes = np.asarray(spikes)
-    T = spikes.shape[0]
-    per_bin = max(1, int(round(bin_ms * 1e-3 / dt)))
-    n_bins = T // per_bin
-    counts = spikes[:n_bins * per_bin].reshape(n_bins, per_bin, -1).sum(axis=(1, 2))
-    n_units = spikes.shape[1] * spikes.shape[2]
-    rate = counts / (n_units * per_bin * dt)
-    times = (np.arange(n_bins) + 0.5) * per_bin * dt * 1e3
-    return times, rate
 
 
 def plot_population_rate(spikes, dt, ax=None, bin_ms=10.0):

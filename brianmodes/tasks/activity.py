@@ -121,7 +121,7 @@ class ActivityTask(Task):
 
     def _psth(self, idx):
         """(T, C, n) PSTH of the given trials; NaN for a condition without trials."""
-        from ..data.preprocess import psth  # (brianmodes.data imports this module)
+        from ..analysis.stats import psth
 
         out = np.full((self.n_steps, self.labels.size, self.n_activity), np.nan, np.float32)
         present, means, _ = psth(self.activity[:, idx], self.conditions[idx])
@@ -179,7 +179,7 @@ class ActivityTask(Task):
             cond = np.repeat(self.labels, self.n_model_trials)
             x = self._draw(cond, np.random.default_rng((self.seed, 2)))
         out = simulate(net, x, record=(), dtype=dtype).outputs[..., :self.n_activity]
-        from ..data.preprocess import psth
+        from ..analysis.stats import psth
 
         present, means, _ = psth(out, cond)
         result = np.full((self.n_steps, self.labels.size, self.n_activity), np.nan)

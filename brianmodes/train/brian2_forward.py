@@ -89,7 +89,7 @@ class Brian2Forward:
     """
 
     def __init__(self, net, device="cpp_standalone", input_kind="spikes"):
-        from ..brian.circuit import INPUT_KINDS
+        from ..brian.circuit import INPUT_KINDS, circuit_recurrence
         from ..brian.training import TapeRecorder
         from ..neurons.run import engine_for
 
@@ -97,7 +97,7 @@ class Brian2Forward:
         choice(input_kind, "input_kind", INPUT_KINDS)
         check_brian2_trainable(net)
         self.device, self.input_kind = device, input_kind
-        self.recurrence = "dense" if net.parametrization == "full" else "modes"
+        self.recurrence = circuit_recurrence(net)
         self.engine = engine_for(net, engine="numpy")
         self.recorder = TapeRecorder(self.engine, modes=self.recurrence == "modes")
         self.runner = self.circuit = None

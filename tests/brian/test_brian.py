@@ -90,6 +90,7 @@ def test_full_rank_network_runs_dense_only():
     _assert_parity(net, x, BrianCircuit(net, n_trials=2, recurrence="dense").run(x))
     with pytest.raises(BrianModesError, match="no modes"):
         BrianCircuit(net, recurrence="modes")
+    assert BrianCircuit(net, n_trials=1).recurrence == "dense"   # a full-rank network's own form by default
 
 
 def _rerun_problem():
@@ -162,7 +163,7 @@ def test_wrong_number_of_trials_and_tanh_refused():
 
 def _models():
     from brianmodes.neurons import adaptive_lif, lif
-    from test_neuron_model import USER_MODEL
+    from helpers import USER_MODEL
 
     return {"adaptive-current": adaptive_lif("double", beta=0.3, tau_a=0.1),
             "adaptive-threshold": adaptive_lif("single", adaptation="threshold", beta=0.3, tau_a=0.1),
@@ -205,7 +206,7 @@ def test_neuron_models_parity_compiled(name, device, recurrence):
     and v_reset, a saturating drive, Brian2's hold): 0 spike mismatches on Cython and C++ standalone."""
     from brianmodes.brian import StandaloneProgram
     from brianmodes.neurons import adaptive_lif
-    from test_neuron_model import USER_MODEL
+    from helpers import USER_MODEL
 
     model = USER_MODEL if name == "user" else adaptive_lif("double", beta=0.3, tau_a=0.1,
                                                            per_neuron=("v_th", "tau_m"), trainable=("tau_m",))

@@ -1,26 +1,16 @@
 """The command line: each command end to end, and one-line errors with exit code 2."""
 
 import json
-import subprocess
-import sys
-import tempfile
 
 import numpy as np
 import pytest
 
 from brianmodes import ModeNetwork, load, save
 from brianmodes.cli import main
+from helpers import run_cli
 
 
-def run_cli(*args, cwd=None, env=None):
-    """Run the real console script in a subprocess (exit code and streams as a user sees them).
 
-    It runs in ``cwd`` (default: a fresh empty folder), so that nothing lands in the checkout.
-    """
-    cwd = cwd or tempfile.mkdtemp(prefix="brianmodes-cli-")
-    proc = subprocess.run([sys.executable, "-m", "brianmodes.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
-    return proc.returncode, proc.stdout, proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +174,7 @@ def test_overwrite_replaces_a_finished_run(tmp_path, capsys):
 
 
 def test_a_relative_mnist_folder_is_found_from_anywhere(tmp_path, monkeypatch, capsys):
-    from test_idx import make_mnist
+    from helpers import make_mnist
 
     make_mnist(tmp_path / "data" / "mnist", n_train=40, n_test=10)
     monkeypatch.chdir(tmp_path)

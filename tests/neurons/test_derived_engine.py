@@ -24,7 +24,7 @@ from brianmodes import simulate as simulate_network
 from brianmodes.neurons import derive, lif, published_lif
 from brianmodes.neurons.engine import Engine
 from brianmodes.neurons.run import loss_and_grads, simulate
-from problems import small_problem
+from helpers import small_problem
 
 
 def _problem(seed=2, T=40, **kw):

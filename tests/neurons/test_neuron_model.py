@@ -15,29 +15,16 @@ from brianmodes.neurons import (NeuronModel, Parameter, adaptive_lif, derive, ge
                                 tanh_rate)
 from brianmodes.neurons.engine import Engine
 from brianmodes.neurons.run import loss_and_grads, simulate
-from problems import small_problem as _problem
+from helpers import small_problem as _problem
 from brianmodes.train import get_surrogate
+from helpers import USER_MODEL
 
 # 4-point stencil: truncation ~ EPS**4 f^(5), round-off ~ 1e-16 |L| / EPS; the step is absolute for
 # the weights and relative for the neuron's parameters (a time constant is ~1e-2 s)
 EPS = 3e-4
 TOL = 1e-6
 
-#: A neuron a user writes in Brian2 syntax: a saturating synaptic drive (a subexpression), a
-#: reset below rest, Brian2's 'hold' refractoriness, units in the equations, a trainable
-#: per-neuron membrane time constant and a trainable reset value.
-USER_MODEL = NeuronModel(
-    """
-    dv/dt = (drive - v) / tau_m : 1 (unless refractory)
-    drive = 2 * tanh(I / 2) : 1
-    dI/dt = -I / tau_s + I_rec / (2 * ms) : 1
-    dr/dt = -r / tau_d : 1
-    I_rec : 1
-    """,
-    threshold="v > v_th", reset="v = v_reset\nr += 0.1", refractory="4 ms", refractory_mode="hold",
-    parameters={"tau_m": Parameter("15 ms", per_neuron=True, trainable=True, bound="positive"),
-                "tau_s": "8 ms", "tau_d": "25 ms", "v_th": 0.8, "v_reset": Parameter(-0.2, trainable=True)},
-    name="saturating-lif")
+
 
 
 def _initial_params(model, N, rng):

@@ -188,7 +188,7 @@ def test_cli_refuses_an_unknown_parameter(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_cli_console_script_trains_heterogeneous_tau_m(tmp_path):
-    from test_cli import run_cli
+    from helpers import run_cli
 
     code, out, err = run_cli("train", "context", "--N", "30", "--P", "2", "--steps", "300", "--batches", "3",
                              "--batch-size", "8", "--trainable", "tau_m", "--spread", "tau_m=0.2", "--quiet",

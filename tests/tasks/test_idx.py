@@ -1,6 +1,5 @@
 """Tests for the MNIST IDX reader in brianmodes.tasks.idx."""
 
-import gzip
 import struct
 from pathlib import Path
 
@@ -9,48 +8,14 @@ import pytest
 
 from brianmodes.errors import BrianModesError
 from brianmodes.tasks.idx import find_mnist_files, load_mnist, read_idx
-
-_CODES = {
-    np.dtype(np.uint8): 0x08,
-    np.dtype(np.int8): 0x09,
-    np.dtype(np.int16): 0x0B,
-    np.dtype(np.int32): 0x0C,
-    np.dtype(np.float32): 0x0D,
-    np.dtype(np.float64): 0x0E,
-}
+from helpers import _CODES, idx_bytes, make_mnist, write_idx
 
 MNIST_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 
 
-def idx_bytes(array):
-    """Return the IDX encoding of ``array``."""
-    array = np.asarray(array)
-    header = bytes([0, 0, _CODES[array.dtype], array.ndim])
-    header += struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
 
-def write_idx(path, array, gz):
-    """Write ``array`` as an IDX file at ``path``, gzip-compressed if ``gz``."""
-    data = idx_bytes(array)
-    Path(path).write_bytes(gzip.compress(data) if gz else data)
-    return Path(path)
 
-
-def make_mnist(folder, n_train=5, n_test=3, dashed=False, gz=True):
-    """Write a tiny synthetic MNIST folder; return the arrays written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    sep = "-" if dashed else "."
-    ext = ".gz" if gz else ""
-    arrays = {}
-    for stem, n in (("train", n_train), ("t10k", n_test)):
-        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
-        write_idx(folder / f"{stem}-images{sep}idx3-ubyte{ext}", images, gz)
-        write_idx(folder / f"{stem}-labels{sep}idx1-ubyte{ext}", labels, gz)
-        arrays[stem] = (images, labels)
-    return arrays
 
 
 @pytest.mark.parametrize("gz", [False, True])

@@ -11,7 +11,7 @@ import pytest
 from brianmodes import ModeNetwork
 from brianmodes.simulate import engine_params, forward
 from brianmodes.train import RateRegularizer, backward, get_loss, get_surrogate, loss_and_grads
-from problems import small_problem as _problem
+from helpers import small_problem as _problem
 
 # 4-point stencil: truncation error ~ EPS**4 f^(5), round-off ~ 1e-16 |L| / EPS
 EPS = 1e-4

@@ -141,7 +141,7 @@ def test_trainer_engines_give_the_same_first_step_and_refuse_unknown_ones():
 
 def test_checkpoint_written_before_the_neuron_model_resumes(tmp_path):
     """A checkpoint of schema 2 names the network without refractory_timing: it still resumes."""
-    from test_io import _rewrite
+    from helpers import rewrite_model_file as _rewrite
 
     task, straight = _small()
     Trainer(n_batches=4, batch_size=8, progress=False, seed=1).fit(straight, task)
