@@ -39,7 +39,6 @@ Examples
 from __future__ import annotations
 
 import threading
-import warnings
 
 import numpy as np
 
@@ -190,7 +189,6 @@ class _BrianRunner(Runner):
         self._rng = np.random.default_rng(seed)
         self._structure = self._circuit_net = None
         self._n_trials = 0
-        self._warned = False
 
     def run(self, net, inputs, input_kind=None):
         from .brian.inputs import resample_inputs, substeps
@@ -198,7 +196,6 @@ class _BrianRunner(Runner):
         kind = input_kind or ("spikes" if np.asarray(inputs).dtype == bool else "current")
         choice(kind, "input_kind", ("spikes", "current"))
         x = check_inputs(net, inputs, np.float64)
-        self._warn_if_published(net)
         dt = net.dt if self.dt is None else self.dt
         k = substeps(net.dt, dt)
         T, B = x.shape[:2]
@@ -233,13 +230,6 @@ class _BrianRunner(Runner):
 
     def _variables(self):
         return tuple(name for name in self.record if name != "s")
-
-    def _warn_if_published(self, net):
-        if net.discretization == "published" and not self._warned:
-            self._warned = True
-            warnings.warn("this network was trained with the published discrete update; Brian2 simulates the "
-                          "LIF's continuous-time equations (discretization 'brian2'), whose spikes can differ "
-                          "from the numpy engine's", stacklevel=3)
 
     def _options(self):
         options = {"dt": self.dt, "recurrence": self.recurrence, "refractory": self.refractory}

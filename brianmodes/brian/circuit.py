@@ -22,6 +22,7 @@ New parameters of the same structure: :meth:`BrianCircuit.set_parameters` (no re
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 
@@ -142,6 +143,10 @@ class BrianCircuit:
         from brian2.devices.device import RuntimeDevice, get_device
 
         self.standalone = not isinstance(get_device(), RuntimeDevice)
+        if net.discretization == "published":
+            warnings.warn("this network was trained with the published discrete update; Brian2 simulates the "
+                          "LIF's continuous-time equations (discretization 'brian2'), whose spikes can differ "
+                          "from the numpy engine's", stacklevel=2)
         self.run_args, self.extra_monitors = {}, {}  # set_parameters' values for a standalone run; record_at
         model = neuron_model(net)
         self.input_variable, self.activity, self.recurrent_input = model["input"], model["activity"], \

@@ -390,39 +390,25 @@ def cmd_info(args):
 
 
 def cmd_import(args):
-    import numpy as np
-
+    from ..bridges import network_from_arrays, read_arrays
     from ..io import save
-    from ..network import ModeNetwork
-    from ..tasks import TASKS
 
     path = Path(args.arrays)
     if not path.is_file():
         raise BrianModesError(f"no such file: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as err:  # noqa: BLE001 - any read failure is a bad file for the user
-        raise BrianModesError(f"cannot read arrays from {path} ({type(err).__name__}: {err})") from None
-    if "lambda" in arrays:
-        arrays["lam"] = arrays.pop("lambda")
-    for required in ("W_in", "W_out"):
-        if required not in arrays:
-            raise BrianModesError(f"{path} has no array {required!r} (found: {', '.join(arrays) or 'none'})")
-    unknown = set(arrays) - {"W_in", "W_out", "xi_in", "lam", "xi_out", "W"}
-    if unknown:
-        raise BrianModesError(f"{path}: unexpected arrays {', '.join(sorted(unknown))}; expected W_in, W_out "
-                              "and either xi_in, lam (or lambda), xi_out, or W")
-    metadata = {"imported_from": str(path)}
-    if args.task:
-        task_config = {"name": args.task}
-        if args.task in TASKS and TASKS[args.task].needs_data_dir:
-            task_config["data_dir"] = str(Path(args.data_dir).resolve()) if args.data_dir else None
-        metadata["task"] = task_config
-    net = ModeNetwork.from_arrays(filter=args.filter, readout=args.readout, neuron=args.neuron,
-                                  discretization=args.discretization, refractory_timing=args.refractory_timing,
-                                  metadata=metadata, **arrays, **_constants(args))
-    out = save(net, args.out)
+    if "_rate" in path.stem and path.suffix in (".pth", ".pt"):
+        raise BrianModesError(f"{path.name} is one of the authors' rate networks (tanh units of their own "
+                              "dynamics), not a spiking model; brianmodes does not import it")
+    out = check_output_file(args.out, "--out")
+    if (out.exists() or out.with_suffix(".npz").exists()) and not args.overwrite:
+        raise BrianModesError(f"--out {out} exists; give another name or --overwrite to replace it")
+    net, notes = network_from_arrays(read_arrays(path), task=args.task, data_dir=args.data_dir, source=path,
+                                     filter=args.filter, readout=args.readout, neuron=args.neuron,
+                                     discretization=args.discretization, refractory_timing=args.refractory_timing,
+                                     **_constants(args))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    written = save(net, out)
     print(net)
-    print(f"model written to {out}")
+    print(f"model written to {written}")
     return 0

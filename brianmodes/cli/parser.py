@@ -197,17 +197,24 @@ def build_parser():
     info.add_argument("model", help="model .npz file")
     info.add_argument("--json", action="store_true", help="print configuration and metadata as JSON")
 
-    imp = sub.add_parser("import", help="make a model file from plain arrays",
-                         description="Build a model from an .npz of arrays: W_in, W_out and either "
-                                     "xi_in, lam (or lambda), xi_out, or a dense W.")
-    imp.add_argument("arrays", help=".npz file with the arrays")
+    imp = sub.add_parser("import", help="make a model file from the authors' checkpoints or plain arrays",
+                         description="Build a model from one of the authors' PyTorch checkpoints (.pth, read "
+                                     "without torch and without running pickle code) or an .npz of arrays: W_in, "
+                                     "W_out and either xi_in, lam, xi_out, or a dense W; the authors' names Win, "
+                                     "Wout, pin, pout, l are accepted. Unset options follow --task (filter, "
+                                     "readout) and, for the authors' weights, their published update.")
+    imp.add_argument("arrays", help=".pth checkpoint or .npz file with the arrays")
     imp.add_argument("--out", required=True, help="model file to write")
-    imp.add_argument("--filter", choices=FILTERS, default="double")
-    imp.add_argument("--readout", choices=READOUTS, default="max")
-    imp.add_argument("--neuron", choices=NEURONS, default="lif")
-    imp.add_argument("--discretization", choices=DISCRETIZATIONS, default="brian2")
-    imp.add_argument("--refractory-timing", choices=REFRACTORY_TIMINGS, default="steps")
-    imp.add_argument("--task", choices=sorted(TASKS), help="the task the weights are for (enables evaluate)")
+    imp.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    imp.add_argument("--filter", choices=FILTERS, help="default: the task's (double without --task)")
+    imp.add_argument("--readout", choices=READOUTS, help="default: the task's (max without --task)")
+    imp.add_argument("--neuron", choices=NEURONS, default=None, help="default lif")
+    imp.add_argument("--discretization", choices=DISCRETIZATIONS,
+                     help="default: published for the authors' weights, else brian2 (with a note)")
+    imp.add_argument("--refractory-timing", choices=REFRACTORY_TIMINGS,
+                     help="default: float32 for the authors' context models, else steps")
+    imp.add_argument("--task", choices=sorted(TASKS), help="the task the weights are for (sets the defaults above "
+                                                          "and enables evaluate)")
     imp.add_argument("--data-dir", help="MNIST folder (with --task mnist)")
     _add_constants(imp)
     return parser

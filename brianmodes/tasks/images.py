@@ -54,21 +54,49 @@ class RateCodedImages(Task):
     def n_test_trials(self, n_trials=None):
         return len(self.test_labels) if n_trials is None else min(int(n_trials), len(self.test_labels))
 
+    def test_indices(self, n_trials=None, seed=0):
+        """The test images a held-out evaluation uses: all of them in order, or a seeded stratified subset.
+
+        ``n_trials`` smaller than the test set draws that many images at random
+        (seeded by ``seed``), each class in proportion to its share of the test
+        set, so that a quick check is not biased towards the first images.
+
+        Examples
+        --------
+        >>> from brianmodes.tasks import make_task
+        >>> task = make_task("digits")
+        >>> idx = task.test_indices(100)
+        >>> len(idx), bool((np.diff(idx) > 0).all()), len(set(task.test_labels[idx]))
+        (100, True, 10)
+        """
+        n_all, n = len(self.test_labels), self.n_test_trials(n_trials)
+        if n == n_all:
+            return np.arange(n_all)
+        classes, counts = np.unique(self.test_labels, return_counts=True)
+        share = counts * n / n_all
+        take = np.floor(share).astype(int)
+        remainder = np.argsort(-(share - take), kind="stable")[:n - take.sum()]  # largest remainders
+        take[remainder] += 1
+        rng = np.random.default_rng([seed, 0x5eed])
+        chosen = [rng.choice(np.flatnonzero(self.test_labels == c), size=k, replace=False)
+                  for c, k in zip(classes, take)]
+        return np.sort(np.concatenate(chosen))
+
     def test_batches(self, batch_size=500, n_trials=None, seed=0):
-        """The test images in order (first ``n_trials`` of them), rate-coded.
+        """The held-out images of :meth:`test_indices`, rate-coded.
 
         Image i's spikes are drawn from a generator seeded with ``(seed, i)``,
-        so they do not depend on the batch size.
+        so they do not depend on the batch size or on which images are chosen.
         """
-        n = self.n_test_trials(n_trials)
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            inputs = np.empty((self.n_steps, stop - start, self.n_in), np.bool_)
-            for j, i in enumerate(range(start, stop)):
-                bernoulli_spikes(self.test_images[i:i + 1], self.n_steps, np.random.default_rng([seed, i]),
+        indices = self.test_indices(n_trials, seed)
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            inputs = np.empty((self.n_steps, chunk.size, self.n_in), np.bool_)
+            for j, i in enumerate(chunk):
+                bernoulli_spikes(self.test_images[i:i + 1], self.n_steps, np.random.default_rng([seed, int(i)]),
                                  out=inputs[:, j:j + 1])
-            labels = self.test_labels[start:stop]
-            yield Batch(inputs=inputs, targets=labels, info={"labels": labels})
+            labels = self.test_labels[chunk]
+            yield Batch(inputs=inputs, targets=labels, info={"labels": labels, "indices": chunk})
 
     def trial_metrics(self, outputs, batch):
         """``accuracy``: 1 where the largest output is the label."""

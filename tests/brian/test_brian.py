@@ -232,6 +232,8 @@ def test_published_network_runs_as_its_continuous_lif_and_discrete_models_are_re
                        refractory="2 ms")
     with pytest.raises(BrianModesError, match="is a discrete update: it has no continuous-time equations"):
         BrianCircuit(ModeNetwork(N=10, P=2, N_in=3, N_out=1, neuron=rate))
+    with pytest.warns(UserWarning, match="trained with the published discrete update; Brian2 simulates"):
+        BrianCircuit(net)   # said in Python, not only on the command line
 
 
 def test_training_at_a_finer_dt_runs_in_brian2_spike_for_spike():

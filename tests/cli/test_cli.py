@@ -102,7 +102,7 @@ def test_import_bad_arrays_one_line(tmp_path):
     assert code == 2 and "xi_out must have shape (5, 1)" in err and len(err.strip().splitlines()) == 1
     np.savez(arrays, W_in=np.zeros((5, 2)), W_out=np.zeros((1, 5)), weights=np.zeros(3))
     code, out, err = run_cli("import", arrays, "--out", tmp_path / "m.npz")
-    assert code == 2 and "unexpected arrays weights" in err
+    assert code == 2 and "needs xi_in, lam and xi_out" in err and len(err.strip().splitlines()) == 1
 
 
 def test_evaluate_with_brian2_backend(trained, capsys):

@@ -222,3 +222,20 @@ def test_a_new_task_is_its_class_alone(monkeypatch, tmp_path, capsys):
     assert card["data"] == _LouderChannel.data_description and "--data-dir" not in card["evaluate_command"]
     with pytest.raises(BrianModesError, match="only used by tasks that read files"):
         RunConfig(task="louder", N=8, P=1, data_dir=str(tmp_path))
+
+
+def test_a_quick_evaluation_draws_a_stratified_random_subset_of_the_test_images():
+    task = make_task("digits")
+    idx = task.test_indices(90, seed=0)
+    assert len(idx) == 90 == len(set(idx.tolist())) and not np.array_equal(idx, np.arange(90))
+    np.testing.assert_array_equal(idx, task.test_indices(90, seed=0))            # seeded
+    assert not np.array_equal(idx, task.test_indices(90, seed=1))
+    labels, counts = np.unique(task.test_labels, return_counts=True)
+    expected = counts * 90 / len(task.test_labels)
+    got = np.array([(task.test_labels[idx] == c).sum() for c in labels])
+    assert np.all(np.abs(got - expected) < 1)                                    # each class in proportion
+    np.testing.assert_array_equal(task.test_indices(None), np.arange(len(task.test_labels)))
+    batches = list(task.test_batches(batch_size=40, n_trials=90, seed=0))
+    np.testing.assert_array_equal(np.concatenate([b.info["indices"] for b in batches]), idx)
+    one = next(task.test_batches(batch_size=90, n_trials=90, seed=0))            # spikes per image, any batching
+    np.testing.assert_array_equal(one.inputs[:, :40], batches[0].inputs)
