@@ -126,6 +126,25 @@ def test_engine_names_are_checked():
 CASES = list(itertools.product(["context", "digits"], MODELS, ["max", "per_step"], [True, False]))
 
 
+def _well_conditioned(engine, weights, x, readout, margin=1e-5):
+    """Trials in which no threshold crossing is closer than ``margin`` (float64): there float32 rounding
+    (which differs between the engines, and between BLAS kernels of one engine on different CPUs) cannot
+    decide whether a neuron spikes, so float32 spikes must be identical."""
+    import sympy
+
+    threshold = next((st for st in engine.program.statements if st.kind == "threshold"), None)
+    if threshold is None:
+        return np.arange(x.shape[1])
+    states = sorted(s.name for s in threshold.b.free_symbols if s.name not in engine.model.parameters)
+    ref = engine.forward(weights, x.astype(np.float64), readout=readout, record=(threshold.a.name, *states))
+    values = {name: np.asarray(p.value, float) for name, p in engine.model.parameters.items()}
+    b = sympy.lambdify(sorted(threshold.b.free_symbols, key=str), threshold.b, "numpy")
+    bound = b(*[ref["traces"][s.name] if s.name in states else values[s.name]
+                for s in sorted(threshold.b.free_symbols, key=str)])
+    close = np.abs(ref["traces"][threshold.a.name] - bound) < margin
+    return np.flatnonzero(~close.any(axis=(0, 2)))
+
+
 @pytest.mark.compiled
 @pytest.mark.parametrize("task,model,readout,modes", CASES)
 def test_compiled_equals_numpy(task, model, readout, modes):
@@ -133,8 +152,10 @@ def test_compiled_equals_numpy(task, model, readout, modes):
     m = MODELS[model]()
     numpy_engine, compiled = Engine(m, dt), CompiledEngine(m, dt)
     record = ("s", "v", "r", "m") if m.spiking else ("r", "x")
+    trials = _well_conditioned(numpy_engine, weights, x, readout)
+    assert trials.size >= 10, f"only {trials.size} of 20 trials without a threshold crossing within rounding"
     for dtype, tol in ((np.float64, TOL64), (np.float32, TOL32)):
-        xx = x.astype(dtype)
+        xx = x.astype(dtype) if dtype == np.float64 else x[:, trials].astype(dtype)
         ref = numpy_engine.forward(weights, xx, readout=readout, record=record, train=True)
         got = compiled.forward(weights, xx, readout=readout, record=record, train=True)
         if m.spiking:
