@@ -131,3 +131,29 @@ def test_an_snntorch_layer_runs_in_brian2_as_its_continuous_equations():
         counts[refractory] = simulate(net, x, record=("s",), dtype=np.float64).spikes.sum() / snntorch_spikes.sum()
     # NIR's equations, integrated exactly, against snnTorch's Euler steps: with snnTorch's dead time the rates agree
     assert abs(counts[2e-4] - 1) < 0.05 and counts[None] > 1.1, counts
+
+
+def test_an_rleaky_layer_and_its_update():
+    """snnTorch's RLeaky (a LIF node, no synaptic current): mem <- (beta mem + input + V spk) (1 - reset)."""
+    rng, N, dt, beta = np.random.default_rng(3), 10, 1e-4, 0.9
+    tau = dt / (1 - beta)
+    W_in, W, W_out = rng.normal(0.3, 0.3, (N, 3)), rng.normal(0, 0.2, (N, N)), rng.normal(size=(2, N))
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([3])}), "fc1": nir.Linear(weight=W_in),
+        "lif": nir.LIF(tau=np.full(N, tau), r=np.full(N, tau / dt), v_leak=np.zeros(N), v_threshold=np.ones(N),
+                       v_reset=np.zeros(N)),
+        "w_rec": nir.Linear(weight=W), "fc2": nir.Linear(weight=W_out),
+        "output": nir.Output(output_type={"output": np.array([2])})},
+        edges=[("input", "fc1"), ("fc1", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "fc2"), ("fc2", "output")])
+    x = rng.random((400, 3, 3))
+    mem, spk, expected = np.zeros((3, N)), np.zeros((3, N)), []
+    for t in range(400):
+        reset = (mem > 1).astype(float)
+        mem = (beta * mem + x[t] @ W_in.T + spk @ W.T) * (1 - reset)
+        spk = (mem > 1).astype(float)
+        expected.append(spk > 0)
+    res = simulate(from_nir(graph, dt=dt, update="snntorch"), x, record=("s",), dtype=np.float64)
+    assert res.spikes.sum() > 100 and int((res.spikes != np.array(expected)).sum()) == 0
+    continuous = from_nir(graph, dt=dt)
+    assert continuous.model.input == "v" and continuous.model.kind == "continuous"
+    assert simulate(continuous, x, record=("s",)).spikes.sum() > 100
