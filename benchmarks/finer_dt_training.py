@@ -19,13 +19,13 @@ noise variance (offset / 2, noise / sqrt 2); the context cues are 1 per step as 
 """
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
 from brianmodes import load, save
 from brianmodes.brian import evaluate_brian2
+from brianmodes.recipe import train_and_evaluate
 from brianmodes.tasks import make_task
 from brianmodes.train import Trainer
 
@@ -50,10 +50,9 @@ def main():
         net1 = load(out)
     else:
         net1 = fine.make_network(N=100, P=3, seed=0, dt="1 ms")
-        t0 = time.perf_counter()
-        Trainer(n_batches=args.batches, seed=0).fit(net1, fine)
-        net1.metadata.update(train_seconds=round(time.perf_counter() - t0, 1), batches=args.batches,
-                             command=f"python benchmarks/finer_dt_training.py --batches {args.batches}")
+        train_and_evaluate(net1, fine, Trainer(n_batches=args.batches, seed=0),
+                           command=f"python benchmarks/finer_dt_training.py --batches {args.batches}",
+                           eval_trials=args.trials)
         out.parent.mkdir(parents=True, exist_ok=True)
         save(net1, out)
     rows = [
