@@ -174,7 +174,35 @@ def network_from_graph(graph, dt, update="continuous", refractory=None):
     else:
         model = _continuous(node, N, dt, cuba, refractory)
         W_in = W_in * in_scale[:, None]
-    metadata = {"imported_from": "NIR", "nir_update": update, "nir_metadata": {k: str(v) for k, v in
-                                                                               graph.metadata.items()}}
+    scaled = {"W_in": cuba or update == "continuous", "W": cuba and update == "snntorch"}
+    layer = {"node": type(node).__name__, "dt": dt, "in_scale": in_scale.tolist(), "scaled": scaled,
+             **{name: _per_neuron(getattr(node, name), N).tolist() for name in _NODE_FIELDS[type(node).__name__]
+                if getattr(node, name, None) is not None}}
+    metadata = {"imported_from": "NIR", "nir_update": update, "nir_layer": layer,
+                "nir_metadata": {k: str(v) for k, v in graph.metadata.items()}}
     return ModeNetwork.from_arrays(W_in=W_in, W_out=W_out, W=W, neuron=model, readout="per_step", dt=dt,
                                    metadata=metadata)
+
+
+#: The fields of the neuron nodes, kept in the metadata so that the layer can be written back.
+_NODE_FIELDS = {"CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
+                "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset")}
+
+
+def graph_of_layer(net):
+    """The NIR graph of a network read from one (:func:`network_from_graph`), in snnTorch's flat layout."""
+    import nir
+
+    layer = net.metadata["nir_layer"]
+    scale = np.asarray(layer["in_scale"])[:, None]
+    fields = {name: np.asarray(layer[name], float) for name in _NODE_FIELDS[layer["node"]] if name in layer}
+    W_in = net.W_in / scale if layer["scaled"]["W_in"] else net.W_in
+    W = net.W / scale if layer["scaled"]["W"] else net.W
+    nodes = {"input": nir.Input(input_type={"input": np.array([net.N_in])}), "fc1": nir.Linear(weight=W_in),
+             "lif": getattr(nir, layer["node"])(**fields), "w_rec": nir.Linear(weight=W),
+             "fc2": nir.Linear(weight=net.W_out.copy()), "output": nir.Output(output_type={"output": np.array([net.N_out])})}
+    edges = [("input", "fc1"), ("fc1", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "fc2"), ("fc2", "output")]
+    from .nir_graph import CONVENTION
+
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"generator": "brianmodes, a layer read from NIR",
+                                                            "dt": layer["dt"], "convention": CONVENTION})

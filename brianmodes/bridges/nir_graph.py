@@ -100,6 +100,10 @@ def to_nir(net, recurrence="modes"):
 
     nir = _nir()
     choice(recurrence, "recurrence", ("modes", "dense"))
+    if "nir_layer" in net.metadata:  # read from a NIR graph: written back as it was read
+        from .nir_foreign import graph_of_layer
+
+        return graph_of_layer(net)
     filter = _lif_filter(net)
     if recurrence == "modes" and net.parametrization == "full":
         raise BrianModesError("a full-rank network has no modes; use recurrence='dense'")

@@ -157,3 +157,19 @@ def test_an_rleaky_layer_and_its_update():
     continuous = from_nir(graph, dt=dt)
     assert continuous.model.input == "v" and continuous.model.kind == "continuous"
     assert simulate(continuous, x, record=("s",)).spikes.sum() > 100
+
+
+@pytest.mark.parametrize("update", ["snntorch", "continuous"])
+def test_a_layer_read_from_nir_is_written_back_as_it_was_read(tmp_path, update):
+    graph = _snntorch_like_graph()
+    net = from_nir(graph, dt=1e-4, update=update)
+    written = to_nir(net)
+    assert sorted(written.nodes) == ["fc1", "fc2", "input", "lif", "output", "w_rec"]
+    np.testing.assert_allclose(written.nodes["fc1"].weight, graph.nodes["fc1"].weight, rtol=1e-12)
+    np.testing.assert_allclose(written.nodes["w_rec"].weight, graph.nodes["rsyn"].nodes["w_rec"].weight, rtol=1e-12)
+    np.testing.assert_allclose(written.nodes["lif"].tau_syn, graph.nodes["rsyn"].nodes["lif"].tau_syn)
+    nir.write(tmp_path / "layer.nir", written)
+    back = from_nir(tmp_path / "layer.nir", update=update)   # dt from the metadata brianmodes wrote
+    assert back.config() == net.config()
+    for name in net.params:
+        np.testing.assert_allclose(back.params[name], net.params[name], rtol=1e-12, err_msg=name)
