@@ -32,15 +32,7 @@ def runner(request):
         yield made
 
 
-@pytest.fixture(autouse=True)
-def numpy_code_generation():
-    """Brian2's global target stays numpy (building circuits under 'auto' compiles Cython)."""
-    import brian2
-
-    previous = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    yield
-    brian2.prefs.codegen.target = previous
+pytestmark = pytest.mark.usefixtures("numpy_code_generation")  # see conftest.py
 
 
 def _network(readout="per_step", filter="double", seed=0, v_th=1.0):

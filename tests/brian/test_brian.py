@@ -10,19 +10,7 @@ from brianmodes.tasks import make_task
 N_TRIALS = 20
 
 
-@pytest.fixture(autouse=True)
-def numpy_code_generation():
-    """Brian2's global target is 'numpy' here unless a test asks for cython or standalone.
-
-    Under Brian2's default ('auto': Cython when available) building a circuit compiles
-    code (the synapse creation), which takes tens of seconds on a fresh cache.
-    """
-    import brian2
-
-    previous = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    yield
-    brian2.prefs.codegen.target = previous
+pytestmark = pytest.mark.usefixtures("numpy_code_generation")  # see conftest.py
 
 
 def _strong(net):

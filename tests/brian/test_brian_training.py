@@ -18,15 +18,7 @@ from brianmodes.train.trainer import Trainer
 PARAMETER_ATOL = 1e-10
 
 
-@pytest.fixture(autouse=True)
-def numpy_code_generation():
-    """Brian2's global target is 'numpy' unless a test asks for cython or standalone (see test_brian.py)."""
-    import brian2
-
-    previous = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    yield
-    brian2.prefs.codegen.target = previous
+pytestmark = pytest.mark.usefixtures("numpy_code_generation")  # see conftest.py
 
 
 def _model(name="trained"):
