@@ -16,6 +16,10 @@ relative difference of the first step's gradients and of the parameters after al
 (0 means bitwise the same).
 
     OPENBLAS_THREAD_TIMEOUT=4 .venv/bin/python benchmarks/compare_versions.py --old 9d19a7a [--repeats 21]
+
+With ``--old 33b9230 --old-engine numpy`` it times the issue-11 baseline (the last version with
+the hand-written numpy loops, whose steps the issue quotes as 66 ms and 41 ms) beside this tree
+on the same machine, so the issue's speed-ups can be checked on whatever machine runs it.
 """
 
 import argparse
@@ -44,31 +48,40 @@ def extract_old(revision, folder):
     (Path(folder) / "brianmodes").rename(Path(folder) / "brianmodes_old")
 
 
-def cases(pkg, seed=0):
+def cases(pkg, discretization="brian2", seed=0):
     """(name, network, inputs, targets, loss) of the three cases, the same draws for every package."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(500, 100, 4)).astype(np.float32)
     y = np.sign(rng.normal(size=(500, 100, 1))).astype(np.float32)
-    net = pkg.ModeNetwork(N=100, P=3, N_in=4, N_out=1, readout="per_step", filter="double-ema", seed=0)
+    net = pkg.ModeNetwork(N=100, P=3, N_in=4, N_out=1, readout="per_step", filter="double-ema", seed=0,
+                          discretization=discretization)
     yield "context", net, x, y, "root_sse"
     pixels = rng.random((256, 784)) * (rng.random((256, 784)) < 0.3)
     spikes = rng.random((50, 256, 784)) < pixels
     labels = rng.integers(0, 10, 256)
-    yield "MNIST, float32 inputs", pkg.ModeNetwork(N=100, P=3, N_in=784, N_out=10, seed=0), \
+    yield "MNIST, float32 inputs", pkg.ModeNetwork(N=100, P=3, N_in=784, N_out=10, seed=0,
+                                                   discretization=discretization), \
         spikes.astype(np.float32), labels, "cross_entropy"
-    yield "MNIST, bool inputs", pkg.ModeNetwork(N=100, P=3, N_in=784, N_out=10, seed=0), spikes, labels, "cross_entropy"
+    yield "MNIST, bool inputs", pkg.ModeNetwork(N=100, P=3, N_in=784, N_out=10, seed=0,
+                                                discretization=discretization), spikes, labels, "cross_entropy"
 
 
-def step_function(pkg, net, x, targets, loss):
-    """One training step of ``pkg`` on a copy of ``net`` (its own Adam state)."""
+def step_function(pkg, net, x, targets, loss, engine="compiled"):
+    """One training step of ``pkg`` on a copy of ``net`` (its own Adam state).
+
+    ``engine`` is passed to ``loss_and_grads``; versions before the engine choice (the
+    hand-written numpy loops, e.g. 33b9230) take no ``engine`` and run their only engine.
+    """
     import importlib
+    import inspect
 
     train = importlib.import_module(f"{pkg.__name__}.train")
     optim = importlib.import_module(f"{pkg.__name__}.train.optim")
     net, opt = net.copy(), optim.Adam()
+    options = {"engine": engine} if "engine" in inspect.signature(train.loss_and_grads).parameters else {}
 
     def step():
-        result = train.loss_and_grads(net, x, targets, loss=loss, engine="compiled")
+        result = train.loss_and_grads(net, x, targets, loss=loss, **options)
         optim.clip_by_global_norm(result.grads, 20.0)
         opt.step(net.params, result.grads)
         return result
@@ -84,6 +97,8 @@ def main():
     parser.add_argument("--old", required=True, help="the git revision to compare with (e.g. a commit hash)")
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--discretization", default="brian2", choices=("brian2", "published"))
+    parser.add_argument("--old-engine", default="compiled", choices=("compiled", "numpy"),
+                        help="the engine of the old version (versions without the choice run their own)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         extract_old(args.old, folder)
@@ -92,14 +107,15 @@ def main():
         import brianmodes as new
         import brianmodes_old as old
 
-        print(f"{args.repeats} repeats, both versions in turn (order alternating), float32, compiled engine, "
-              f"{args.discretization} discretization; load average {os.getloadavg()[0]:.2f}\n")
+        print(f"{args.repeats} repeats, both versions in turn (order alternating), float32, {args.old}: "
+              f"{args.old_engine} engine, this tree: compiled engine, {args.discretization} discretization; "
+              f"load average {os.getloadavg()[0]:.2f}\n")
         print(f"| case | {args.old} (ms) | this tree (ms) | this / {args.old} | first gradients, largest "
               "relative difference | parameters after all steps |")
         print("|---|---|---|---|---|---|")
-        for (name, net_old, x, t, loss), (_, net_new, _, _, _) in zip(cases(old), cases(new)):
-            steps = [step_function(pkg, net.with_config(discretization=args.discretization), x, t, loss)
-                     for pkg, net in ((old, net_old), (new, net_new))]
+        for (name, net_old, x, t, loss), (_, net_new, _, _, _) in zip(cases(old, args.discretization), cases(new, args.discretization)):
+            steps = [step_function(pkg, net, x, t, loss, engine)
+                     for pkg, net, engine in ((old, net_old, args.old_engine), (new, net_new, "compiled"))]
             first = [fn() for fn, _ in steps]
             times = [[], []]
             for r in range(args.repeats):
