@@ -7,7 +7,7 @@ and the fused step (``engine_step``: forward, adjoint, weight gradients), in ms 
 one trial and one block of 16 neurons (the loop's vector width), and their difference (the adjoint
 and the gradients).
 
-    OPENBLAS_THREAD_TIMEOUT=4 .venv/bin/python benchmarks/bench_phases.py [--sizes 16 100 400] [--repeats 9]
+    OPENBLAS_THREAD_TIMEOUT=4 .venv/bin/python benchmarks/bench_phases.py [--sizes 16 100 400] [--repeats 9] [--discretization published]
 """
 
 import argparse
@@ -48,15 +48,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 100, 400])
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--discretization", default="brian2", choices=("brian2", "published"))
     args = parser.parse_args()
     B, T = 100, 500
-    print(f"one thread, medians of {args.repeats}, float32, load average {os.getloadavg()[0]:.2f}\n")
+    print(f"one thread, medians of {args.repeats}, float32, {args.discretization} discretization, load average {os.getloadavg()[0]:.2f}\n")
     print("| N | forward (ms) | whole step (ms) | forward per trial-step and 16 neurons (ns) "
           "| whole step, the same (ns) | adjoint and gradients, the same (ns) |")
     print("|---|---|---|---|---|---|")
     for N in args.sizes:
         rng = np.random.default_rng(0)
-        net = ModeNetwork(N=N, P=3, N_in=4, N_out=1, readout="per_step", filter="double-ema", seed=0)
+        net = ModeNetwork(N=N, P=3, N_in=4, N_out=1, readout="per_step", filter="double-ema", seed=0,
+                          discretization=args.discretization)
         x = rng.normal(size=(T, B, 4)).astype(np.float32)
         targets = np.sign(rng.normal(size=(T, B, 1))).astype(np.float32)
         engine = engine_for(net.engine_model, net.dt, "compiled", threads=1)
