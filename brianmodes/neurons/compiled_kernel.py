@@ -56,6 +56,8 @@ _HEADER = """/* brianmodes: the fused forward + adjoint loop of model {name!r} (
 #else
 #define BM_IVDEP
 #endif
+/* the tape row of step t: the step itself with a tape, else one of two alternating scratch rows */
+#define BM_TAPE_ROW(per, t) ((per) ? (t) : ((t) & 1))
 
 int bm_openmp(void)
 {{
@@ -142,15 +144,29 @@ def _forward_statements(layout, printer):
     return out
 
 
+def _taped_states(layout):
+    """States read back from the previous step's tape row: {state: real slot}.
+
+    A state whose final value is on the tape anyway (and that the recurrence does not read from
+    the state rows) is not kept in the state rows as well: one store fewer per neuron and step.
+    Without a tape (``tape_mode`` 0) the scratch holds two steps that alternate, so the previous
+    step's row is still there.
+    """
+    return {x: layout.real_slots.index(layout.final[x]) for x in layout.states
+            if x != layout.activity and layout.final[x] in layout.real_slots}
+
+
 def forward_function(layout, ctype, record):
     """The C function running the forward steps of one trial (``record``: write the recorded values)."""
     prog, printer = layout.program, CPrinter(ranks(layout.program), ctype)
     states, activity = layout.states, layout.activity
     init, step, mask = _mask(layout)
-    loads = [f"const real {c_name(prog.old[x].name)} = bm_st_{x}[bm_n];" for x in states]
+    taped = _taped_states(layout)
+    loads = [f"const real {c_name(prog.old[x].name)} = bm_trq[{taped[x]} * bmN + bm_n];" if x in taped
+             else f"const real {c_name(prog.old[x].name)} = bm_st_{x}[bm_n];" for x in states]
     loads += [f"const real {c_name(INPUT)} = bm_drive[bm_n];", f"const real {c_name(layout.recurrent)} = bm_rec[bm_n];"]
     loads += mask + _constant_loads(layout, True)
-    stores = [f"bm_st_{x}[bm_n] = {c_name(layout.final[x])};" for x in states]
+    stores = [f"bm_st_{x}[bm_n] = {c_name(layout.final[x])};" for x in states if x not in taped]
     if layout.spike is not None:
         stores.append(f"bm_count[bm_n] += ({c_name(layout.spike)} != 0);")
     stores += _clock_update(layout)
@@ -166,13 +182,14 @@ def forward_function(layout, ctype, record):
                 stores.append(f"{{ real *bmR = bmc->records[{j}]; if (bmR && bm_n < bmc->Nt) bmR[bm_off + bm_n] = "
                               f"{value}; }}")
     body = loads + _forward_statements(layout, printer) + stores
-    inner = [f"real *restrict bm_st_{x} = bmw->st + {i} * bmN;" for i, x in enumerate(states)]
-    inner += ["real *restrict bm_tr = bmtape_r + bmper * bm_t * bmnr * bmN;",
+    inner = [f"real *restrict bm_st_{x} = bmw->st + {i} * bmN;" for i, x in enumerate(states) if x not in taped]
+    inner += ["real *restrict bm_tr = bmtape_r + BM_TAPE_ROW(bmper, bm_t) * bmnr * bmN;",
+              "const real *restrict bm_trq = bm_t ? bmtape_r + BM_TAPE_ROW(bmper, bm_t - 1) * bmnr * bmN : bmw->zr;",
               "uint8_t *restrict bm_tu = bmtape_u + bmper * bm_t * bmnu * bmN;",
               "const real *restrict bm_drive = bmdrv, *restrict bm_rec = bmw->rec, *restrict bm_C = bmc->C;",
               "int32_t *restrict bm_count = bmc->count + bm_b * bmN, *restrict bm_last = bmw->last;",
               "float *restrict bm_tl = bmw->tl;",
-              "(void)bm_tr; (void)bm_tu; (void)bm_C; (void)bm_last; (void)bm_tl;"]
+              "(void)bm_tr; (void)bm_trq; (void)bm_tu; (void)bm_C; (void)bm_last; (void)bm_tl;"]
     name = "bm_forward_record" if record else "bm_forward_plain"
     return "\n".join([
         f"static void BM_({name})(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int64_t bm_b)", "{",

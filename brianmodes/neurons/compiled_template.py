@@ -200,7 +200,7 @@ void BM_(bm_release)(int bmthreads)
 /* one block per thread: states, adjoints, the trial's tape (fused) or one step of it */
 static void *BM_(bm_alloc)(const struct BM_(ctx) *bmc, struct BM_(work) *bmw, int bmtid)
 {
-    const int64_t bmN = bmc->N & ~(int64_t)15, bmP = bmc->P, bmsteps = bmc->tape_mode == 1 ? bmc->T : 1;
+    const int64_t bmN = bmc->N & ~(int64_t)15, bmP = bmc->P, bmsteps = bmc->tape_mode == 1 ? bmc->T : 2;
     real **bmreals[] = {&bmw->st, &bmw->gst, &bmw->drive, &bmw->rec, &bmw->direct, &bmw->gin, &bmw->grec,
                         &bmw->recg, &bmw->ga, &bmw->zero, &bmw->sg, &bmw->lk, &bmw->gq, &bmw->zr, &bmw->tr,
                         &bmw->tk, &bmw->acc, &bmw->kn, &bmw->grecall, &bmw->lkall, &bmw->glall};
