@@ -51,7 +51,8 @@ def main():
     parser.add_argument("--discretization", default="brian2", choices=("brian2", "published"))
     args = parser.parse_args()
     B, T = 100, 500
-    print(f"one thread, medians of {args.repeats}, float32, {args.discretization} discretization, load average {os.getloadavg()[0]:.2f}\n")
+    print(f"one thread, medians of {args.repeats}, float32, {args.discretization} discretization, "
+          f"load average {os.getloadavg()[0]:.2f}\n")
     print("| N | forward (ms) | whole step (ms) | forward per trial-step and 16 neurons (ns) "
           "| whole step, the same (ns) | adjoint and gradients, the same (ns) |")
     print("|---|---|---|---|---|---|")

@@ -113,7 +113,8 @@ def main():
         print(f"| case | {args.old} (ms) | this tree (ms) | this / {args.old} | first gradients, largest "
               "relative difference | parameters after all steps |")
         print("|---|---|---|---|---|---|")
-        for (name, net_old, x, t, loss), (_, net_new, _, _, _) in zip(cases(old, args.discretization), cases(new, args.discretization)):
+        pairs = zip(cases(old, args.discretization), cases(new, args.discretization))
+        for (name, net_old, x, t, loss), (_, net_new, _, _, _) in pairs:
             steps = [step_function(pkg, net, x, t, loss, engine)
                      for pkg, net, engine in ((old, net_old, args.old_engine), (new, net_new, "compiled"))]
             first = [fn() for fn, _ in steps]
