@@ -122,9 +122,9 @@ def main():
     print("| task | discretization | setting | numpy engine (ms) | compiled (ms) | numpy / compiled "
           "| PyTorch reference / compiled | input GEMMs (ms) | peak memory, numpy / compiled (MiB) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for (name, case), form in itertools.product((("mnist", mnist_case), ("context", context_case)),
-                                                ("published", "brian2")):
-        net, x, targets, loss = mnist_case(mnist_x, mnist_labels) if name == "mnist" else case(rng)
+    cases = {"mnist": lambda: mnist_case(mnist_x, mnist_labels), "context": lambda: context_case(rng)}
+    for (name, case), form in itertools.product(cases.items(), ("published", "brian2")):
+        net, x, targets, loss = case()
         net = net.with_config(discretization=form)
         T, B, N_in = x.shape
         W_in = net.W_in.astype(np.float32)

@@ -193,6 +193,8 @@ def graph_of_layer(net):
     """The NIR graph of a network read from one (:func:`network_from_graph`), in snnTorch's flat layout."""
     import nir
 
+    from .nir_graph import CONVENTION
+
     layer = net.metadata["nir_layer"]
     scale = np.asarray(layer["in_scale"])[:, None]
     fields = {name: np.asarray(layer[name], float) for name in _NODE_FIELDS[layer["node"]] if name in layer}
@@ -202,7 +204,5 @@ def graph_of_layer(net):
              "lif": getattr(nir, layer["node"])(**fields), "w_rec": nir.Linear(weight=W),
              "fc2": nir.Linear(weight=net.W_out.copy()), "output": nir.Output(output_type={"output": np.array([net.N_out])})}
     edges = [("input", "fc1"), ("fc1", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "fc2"), ("fc2", "output")]
-    from .nir_graph import CONVENTION
-
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"generator": "brianmodes, a layer read from NIR",
                                                             "dt": layer["dt"], "convention": CONVENTION})

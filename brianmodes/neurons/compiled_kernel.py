@@ -144,24 +144,12 @@ def _forward_statements(layout, printer):
     return out
 
 
-def _taped_states(layout):
-    """States read back from the previous step's tape row: {state: real slot}.
-
-    A state whose final value is on the tape anyway (and that the recurrence does not read from
-    the state rows) is not kept in the state rows as well: one store fewer per neuron and step.
-    Without a tape (``tape_mode`` 0) the scratch holds two steps that alternate, so the previous
-    step's row is still there.
-    """
-    return {x: layout.real_slots.index(layout.final[x]) for x in layout.states
-            if x != layout.activity and layout.final[x] in layout.real_slots}
-
-
 def forward_function(layout, ctype, record):
     """The C function running the forward steps of one trial (``record``: write the recorded values)."""
     prog, printer = layout.program, CPrinter(ranks(layout.program), ctype)
     states, activity = layout.states, layout.activity
     init, step, mask = _mask(layout)
-    taped = _taped_states(layout)
+    taped = layout.taped_states  # without a tape (tape_mode 0) the scratch holds two alternating steps
     loads = [f"const real {c_name(prog.old[x].name)} = bm_trq[{taped[x]} * bmN + bm_n];" if x in taped
              else f"const real {c_name(prog.old[x].name)} = bm_st_{x}[bm_n];" for x in states]
     loads += [f"const real {c_name(INPUT)} = bm_drive[bm_n];", f"const real {c_name(layout.recurrent)} = bm_rec[bm_n];"]

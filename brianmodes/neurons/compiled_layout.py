@@ -46,6 +46,10 @@ class Layout:
         Tape slots per step, in order.
     old_slot : dict
         ``x__0`` to the tape slot of the final value of ``x``.
+    taped_states : dict
+        The states the forward loop reads back from the previous step's tape row (their final
+        value is a real slot anyway, and the recurrence does not read them from the state
+        rows), to that slot: they are not kept in the state rows as well.
     constants : tuple of str
         The hoisted constants (``codegen.constant_names`` order).
     per_neuron : dict
@@ -91,6 +95,8 @@ class Layout:
                 add(name)
         add(self.final[self.activity])
         self.real_slots, self.byte_slots = tuple(sorted(real_slots)), tuple(sorted(byte_slots))
+        self.taped_states = {x: self.real_slots.index(self.final[x]) for x in self.states
+                             if x != self.activity and self.final[x] in self.real_slots}
         self.constants = constant_names(program)
         per_neuron = {n for n, p in model.parameters.items() if p.per_neuron}
         by_name = {c.name: e for c, e in program.constants.items()}
